@@ -1,0 +1,114 @@
+# api - case records toolkit.  See README.md.
+#
+# make            build libapi and every program under $(B) (default build/)
+# make check      run every test; ends with "N passed, M failed"
+# make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
+# make bench      benchmarks (programs, not tests)
+# make install    PREFIX (/usr/local), DESTDIR honoured
+# make lint       mandoc -Tlint on the man pages
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+LIBEXECDIR ?= $(PREFIX)/libexec/api
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WERROR ?=
+PKGS = libgit2 libcmark libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+WARN = -std=c11 -Wall -Wextra -Wpedantic -Wshadow $(WERROR)
+DEFS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DAPI_LIBEXECDIR='"$(LIBEXECDIR)"' -DAPI_MANDIR='"$(MANDIR)"'
+ALL_CFLAGS = $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) $(CFLAGS)
+
+B ?= build
+SOVER = 0
+LIB_SRC := $(sort $(wildcard lib/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/obj/lib/%.o)
+PROGS := $(CMD_SRC:cmd/%.c=$(B)/bin/%)
+UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOLS := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
+MAN1 := $(sort $(wildcard man/*.1))
+MAN5 := $(sort $(wildcard man/*.5))
+MAN7 := $(sort $(wildcard man/*.7))
+SCRIPTS := $(sort $(wildcard scripts/api-*))
+LIBAPI = $(B)/lib/libapi.so.$(SOVER)
+# Programs find libapi beside them in the build tree (bin/../lib) and
+# after install (bin/../lib, libexec/api/../../lib).
+RPATH = -Wl,-rpath,'$$ORIGIN/../lib:$$ORIGIN/../../lib'
+
+all: $(LIBAPI) $(PROGS)
+
+$(B)/obj/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+$(LIBAPI): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,libapi.so.$(SOVER) -o $@ $(LIB_OBJ) $(PKG_LIBS)
+	ln -sf libapi.so.$(SOVER) $(B)/lib/libapi.so
+
+$(B)/bin/%: cmd/%.c lib/*.h $(LIBAPI)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(RPATH) -o $@ $< -L$(B)/lib -lapi $(PKG_LIBS)
+
+# Unit tests link the objects directly, so they may test internals too.
+$(B)/tests/%: tests/unit/%.c tests/unit/*.h lib/*.h $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS) -lz
+
+# Tools that the shell tests and benchmarks drive; not installed.
+$(B)/tests/%: tests/tools/%.c lib/*.h $(LIBAPI)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../lib' -o $@ $< -L$(B)/lib -lapi $(PKG_LIBS)
+
+check: all $(UNITS) $(TOOLS)
+	@B=$(B) sh scripts/run-tests $(UNITS) $(sort $(wildcard tests/*.t))
+
+asan:
+	$(MAKE) B=build-asan CC=clang \
+		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
+		LDFLAGS='-fsanitize=address,undefined' check
+
+bench: all $(TOOLS)
+	@B=$(B) sh scripts/bench
+
+lint:
+	@if command -v mandoc >/dev/null; then \
+		mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7) && echo "man pages: lint clean"; \
+	else echo "mandoc not installed: man pages not linted"; fi
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	cp $(LIBAPI) $(DESTDIR)$(LIBDIR)/
+	ln -sf libapi.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libapi.so
+	cp $(B)/bin/api $(DESTDIR)$(BINDIR)/api
+	for p in $(filter-out $(B)/bin/api,$(PROGS)) $(SCRIPTS); do \
+		cp $$p $(DESTDIR)$(LIBEXECDIR)/; done
+	for m in $(MAN1); do cp $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in $(MAN5); do cp $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for m in $(MAN7); do cp $$m $(DESTDIR)$(MANDIR)/man7/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/api $(DESTDIR)$(LIBDIR)/libapi.so \
+		$(DESTDIR)$(LIBDIR)/libapi.so.$(SOVER)
+	for p in $(filter-out $(B)/bin/api,$(PROGS)) $(SCRIPTS); do \
+		rm -f $(DESTDIR)$(LIBEXECDIR)/$$(basename $$p); done
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
+	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
+	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all check asan bench lint install uninstall clean
+.SECONDARY:

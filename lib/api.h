@@ -1,0 +1,305 @@
+/*
+ * api.h - the shared library of the api case-record toolkit.
+ *
+ * Conventions (see also README and man/api.7):
+ *  - Functions return 0 (API_OK) or a negative API_E* code and leave a
+ *    one-line message for api_error_last().  The library never prints
+ *    and never exits.
+ *  - api_T_free(NULL) is a no-op.  Whoever receives a pointer from an
+ *    api_T_new()/api_T_load() function owns it and frees it with
+ *    api_T_free().
+ *  - Secrets live in sodium_malloc() memory and are wiped on free.
+ *  - Call api_init() once before anything else.
+ */
+#ifndef API_H
+#define API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define API_VERSION "0.1.0"
+
+/* Error codes.  Negative, so that "if (rc < 0)" catches every one. */
+enum {
+	API_OK = 0,
+	API_ERROR = -1,          /* anything not listed below */
+	API_ENOMEM = -2,
+	API_EIO = -3,            /* read or write failed */
+	API_EINVAL = -4,         /* malformed input or argument */
+	API_ENOTFOUND = -5,
+	API_EEXIST = -6,
+	API_EPERM = -7,          /* permissions: e.g. identity readable by others */
+	API_EPASS = -8,          /* wrong passphrase */
+	API_ECANCEL = -9,        /* the user said no, or nothing to do */
+	/* age, in the order the CCTV vectors name them */
+	API_EAGE_HEADER = -20,   /* not an age file, or a malformed header */
+	API_EAGE_NOMATCH = -21,  /* no identity matched any recipient stanza */
+	API_EAGE_HMAC = -22,     /* header MAC does not verify */
+	API_EAGE_PAYLOAD = -23,  /* payload truncated, corrupt or trailing data */
+	API_EAGE_ARMOR = -24,    /* ASCII armor malformed */
+	/* signatures */
+	API_ESIG = -30,          /* signature does not verify */
+	API_ESIG_FORMAT = -31,   /* signature malformed */
+};
+
+/* --- error.c ---------------------------------------------------------- */
+
+/* The message of the last error in this thread; never NULL. */
+const char *api_error_last(void);
+/* Sets the message (printf-style) and returns code, for "return api_error_set(...)". */
+int api_error_set(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Clears the last error. */
+void api_error_clear(void);
+
+/* --- util.c ----------------------------------------------------------- */
+
+/* Initialises libsodium and, in programs, disables core dumps.
+ * Returns 0, or API_ERROR if the crypto library cannot start. */
+int api_init(void);
+/* Disables core dumps of this process (RLIMIT_CORE 0, not dumpable). */
+int api_no_core_dumps(void);
+
+/*
+ * Streams.  A reader fills up to len bytes and stores the count in *got;
+ * *got == 0 means end of input.  A writer consumes all len bytes.  Both
+ * return 0 or a negative API_E* code (with the message set).
+ */
+typedef int (*api_read_fn)(void *ctx, unsigned char *buf, size_t len, size_t *got);
+typedef int (*api_write_fn)(void *ctx, const unsigned char *buf, size_t len);
+
+/* A file descriptor as a stream: ctx points at an api_fd. */
+typedef struct api_fd {
+	int fd;
+	const char *name;        /* for messages, e.g. "stdin" or a path */
+} api_fd;
+int api_fd_read(void *ctx, unsigned char *buf, size_t len, size_t *got);
+int api_fd_write(void *ctx, const unsigned char *buf, size_t len);
+
+/*
+ * A growable byte buffer.  With secret set, memory comes from
+ * sodium_malloc and is wiped when it grows or is freed.
+ */
+typedef struct api_buf {
+	unsigned char *ptr;
+	size_t len, cap;
+	int secret;
+	size_t max;              /* 0: no limit; else appends past it fail */
+} api_buf;
+int api_buf_append(api_buf *b, const void *data, size_t len);
+/* api_write_fn over an api_buf */
+int api_buf_write(void *ctx, const unsigned char *buf, size_t len);
+/* api_read_fn over memory: ctx points at an api_mem */
+typedef struct api_mem {
+	const unsigned char *ptr;
+	size_t len, pos;
+} api_mem;
+int api_mem_read(void *ctx, unsigned char *buf, size_t len, size_t *got);
+void api_buf_free(api_buf *b);    /* frees the memory, keeps the struct */
+
+/* Reads a whole file (at most max bytes, else API_EINVAL) into b. */
+int api_file_read(const char *path, api_buf *b, size_t max);
+/*
+ * Writes data to path atomically: a temporary file beside it (mode),
+ * fsync, then link into place.  With excl, an existing path is
+ * API_EEXIST and left alone.  On failure nothing is left behind.
+ */
+int api_file_write(const char *path, const void *data, size_t len,
+	mode_t mode, int excl);
+
+/* --- bech32.c --------------------------------------------------------- */
+
+/* Encodes data under hrp (lower case) into out (outlen bytes, NUL
+ * included); upper selects the upper-case form.  No length limit. */
+int api_bech32_encode(char *out, size_t outlen, const char *hrp,
+	const unsigned char *data, size_t len, int upper);
+/* Decodes s: writes the hrp (lower case) and data.  Mixed case is
+ * refused; *len is in: capacity, out: length. */
+int api_bech32_decode(const char *s, char *hrp, size_t hrplen,
+	unsigned char *data, size_t *len);
+
+/* --- hkdf.c ----------------------------------------------------------- */
+
+/* HKDF-SHA-256 (RFC 5869) on crypto_auth_hmacsha256. */
+int api_hkdf_sha256(unsigned char *out, size_t outlen,
+	const unsigned char *salt, size_t saltlen,
+	const unsigned char *ikm, size_t ikmlen,
+	const unsigned char *info, size_t infolen);
+
+/* --- age.c: age v1 (C2SP age.md) --------------------------------------- */
+
+#define API_AGE_CHUNK 65536
+#define API_AGE_MAX_HEADER (1024 * 1024) /* a longer header is refused */
+#define API_AGE_DEFAULT_WORK_FACTOR 18
+#define API_AGE_MAX_WORK_FACTOR 22       /* as stock age: 4 GiB of scrypt */
+#define API_AGE_RECIPIENT_LEN 62         /* "age1" + 58, without NUL */
+#define API_AGE_IDENTITY_LEN 74          /* "AGE-SECRET-KEY-1" + 58 */
+
+/* Flags for encryption and decryption. */
+enum {
+	API_AGE_ARMOR = 1,       /* encrypt: armored output; decrypt: input must be armored */
+	API_AGE_BINARY = 2,      /* decrypt: input must not be armored */
+	/* default for decrypt: armor detected by a leading "-----" after whitespace */
+};
+
+/* X25519 key pair: pk public, sk secret (32 bytes each). */
+int api_age_keypair(unsigned char pk[32], unsigned char sk[32]);
+/* Public key of a secret key. */
+int api_age_public(unsigned char pk[32], const unsigned char sk[32]);
+/* "age1..." <-> 32 bytes; out has API_AGE_RECIPIENT_LEN + 1 bytes. */
+int api_age_recipient_encode(char *out, const unsigned char pk[32]);
+int api_age_recipient_parse(unsigned char pk[32], const char *s);
+/* "AGE-SECRET-KEY-1..." <-> 32 bytes; out has API_AGE_IDENTITY_LEN + 1
+ * bytes and should itself be secret memory. */
+int api_age_identity_encode(char *out, const unsigned char sk[32]);
+int api_age_identity_parse(unsigned char sk[32], const char *s);
+
+/*
+ * The keys a decryption may use: X25519 identities and passphrases.
+ * It also owns the scratch memory of a decryption (chunk buffers), so
+ * that opening many small files allocates nothing; one api_age_keys is
+ * therefore used by one thread at a time.
+ */
+typedef struct api_age_keys api_age_keys;
+int api_age_keys_new(api_age_keys **out);
+int api_age_keys_add_x25519(api_age_keys *k, const unsigned char sk[32]);
+/* Every AGE-SECRET-KEY-1 line of text (others: '#' comments, blank) */
+int api_age_keys_add_identities(api_age_keys *k, const char *text, size_t len);
+/* The passphrase is copied into secret memory.  max_work_factor 0 means
+ * API_AGE_MAX_WORK_FACTOR. */
+int api_age_keys_add_passphrase(api_age_keys *k, const char *pass, size_t len,
+	int max_work_factor);
+size_t api_age_keys_count(const api_age_keys *k);
+void api_age_keys_free(api_age_keys *k);
+
+/*
+ * Decrypts an age file read from r into w, releasing plaintext chunk by
+ * chunk (64 KiB): on API_EAGE_PAYLOAD the chunks before the bad one have
+ * already been written.  Memory stays bounded by the header cap and two
+ * chunks, whatever the file size.
+ */
+int api_age_decrypt(api_age_keys *k, api_read_fn r, void *rctx,
+	api_write_fn w, void *wctx, int flags);
+/* Convenience: in-memory ciphertext into a secret buffer (max 0: no cap). */
+int api_age_decrypt_mem(api_age_keys *k, const void *ct, size_t ctlen,
+	api_buf *plain, size_t max, int flags);
+
+/* Streaming encryption. */
+typedef struct api_age_enc api_age_enc;
+/* To n X25519 recipients (n >= 1). */
+int api_age_enc_new(api_age_enc **out, const unsigned char (*pks)[32], size_t n,
+	api_write_fn w, void *wctx, int flags);
+/* With a passphrase (scrypt, 2^work_factor; 0 means the default 18). */
+int api_age_enc_new_passphrase(api_age_enc **out, const char *pass, size_t len,
+	int work_factor, api_write_fn w, void *wctx, int flags);
+int api_age_enc_write(api_age_enc *e, const void *data, size_t len);
+/* Writes the last chunk (and the armor footer). */
+int api_age_enc_close(api_age_enc *e);
+void api_age_enc_free(api_age_enc *e);
+/* Convenience: memory to an appended buffer. */
+int api_age_encrypt_mem(const unsigned char (*pks)[32], size_t n,
+	const void *plain, size_t len, api_buf *out, int flags);
+
+/* --- sshsig.c: SSH signatures (openssh PROTOCOL.sshsig), Ed25519 ------- */
+
+#define API_ED25519_PK 32
+#define API_ED25519_SK 64        /* libsodium form: seed || pk */
+
+/* "ssh-ed25519 AAAA..." (no comment) <-> 32 bytes.  out needs 81 bytes. */
+#define API_SSH_PUBKEY_LEN 80
+int api_ssh_pubkey_encode(char *out, const unsigned char pk[32]);
+/* Accepts "ssh-ed25519 BASE64 [comment]". */
+int api_ssh_pubkey_parse(unsigned char pk[32], const char *s);
+
+/*
+ * Signs msg for namespace ns with sha512, the SSHSIG way, and appends the
+ * armored signature ("-----BEGIN SSH SIGNATURE-----", base64 at 70
+ * columns, "-----END SSH SIGNATURE-----", each line ending in "\n") to out.
+ */
+int api_sshsig_sign(api_buf *out, const unsigned char sk[64],
+	const char *ns, const void *msg, size_t len);
+/*
+ * Verifies an armored signature over msg for namespace ns.  Returns 0 and
+ * the signer's public key in pk (if not NULL), API_ESIG when it does not
+ * verify (tampered data, wrong namespace), API_ESIG_FORMAT when the
+ * signature is malformed.  It does not decide whether the key is trusted.
+ */
+int api_sshsig_verify(unsigned char pk[32], const char *armored, size_t alen,
+	const char *ns, const void *msg, size_t len);
+
+/* --- identity.c: staff identities -------------------------------------- */
+
+#define API_HANDLE_MAX 32
+
+/*
+ * A staff identity: handle, X25519 age key pair, Ed25519 signing key.
+ * Secret parts live in secret memory.
+ */
+typedef struct api_identity {
+	char handle[API_HANDLE_MAX + 1];
+	unsigned char age_pk[32];
+	unsigned char *age_sk;   /* 32 bytes, secret memory */
+	unsigned char sign_pk[32];
+	unsigned char *sign_sk;  /* 64 bytes, secret memory */
+	char created[32];        /* ISO 8601 UTC */
+} api_identity;
+
+/* A public identity, as printed by api-keygen -y. */
+typedef struct api_pubid {
+	char handle[API_HANDLE_MAX + 1];
+	unsigned char age_pk[32];
+	unsigned char sign_pk[32];
+} api_pubid;
+
+/* Handles: 1-32 of [a-z0-9._-], starting with a letter or digit. */
+int api_handle_valid(const char *h);
+
+int api_identity_generate(api_identity **out, const char *handle);
+void api_identity_free(api_identity *id);
+
+/*
+ * Where an identity is: the explicit path, else $API_IDENTITY, else
+ * $XDG_CONFIG_HOME/api/identity, else $HOME/.config/api/identity.
+ * Returns a malloc'd string or NULL with the error set.
+ */
+char *api_identity_path(const char *explicit_path);
+
+/*
+ * Passphrase callback: fills pass (secret memory of cap bytes) with a
+ * NUL-terminated passphrase; confirm asks twice (new passphrases).
+ */
+typedef int (*api_pass_fn)(void *ctx, const char *prompt, char *pass,
+	size_t cap, int confirm);
+
+/*
+ * Writes id to path with mode 0600, refusing an existing file.  With a
+ * passphrase callback the file is an armored age scrypt file (so stock
+ * age can open it), else plain text.  The directory is created 0700.
+ */
+int api_identity_save(const api_identity *id, const char *path,
+	api_pass_fn pass, void *pctx, int work_factor);
+/*
+ * Loads an identity, refusing a file that group or others can read
+ * (API_EPERM) and asking pass for the passphrase of a protected one.
+ */
+int api_identity_load(api_identity **out, const char *path,
+	api_pass_fn pass, void *pctx);
+
+/* "handle age1... ssh-ed25519 AAAA..." into out (size >= 256). */
+int api_pubid_format(char *out, size_t outlen, const api_pubid *p);
+int api_pubid_parse(api_pubid *p, const char *line);
+void api_identity_pubid(api_pubid *p, const api_identity *id);
+
+/* --- pass.c: passphrases from the terminal or a file descriptor ------- */
+
+/* The state behind api_pass_read: fd < 0 means the terminal. */
+typedef struct api_pass_src {
+	int fd;
+} api_pass_src;
+/* An api_pass_fn: reads from /dev/tty with echo off, or from fd (one
+ * line; confirm then reads a second line only on the terminal). */
+int api_pass_read(void *ctx, const char *prompt, char *pass, size_t cap,
+	int confirm);
+
+#endif
