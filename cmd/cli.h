@@ -1,0 +1,74 @@
+/*
+ * cli.h - what every api program does the same way: start-up (crypto,
+ * no core dumps), one-line errors naming the program, exit codes
+ * (0 success, 1 failure, 2 usage).  The library never prints; this does.
+ */
+#ifndef API_CLI_H
+#define API_CLI_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static const char *cli_name = "api";
+
+/* Prints "NAME: message" on stderr and exits 1. */
+static inline void __attribute__((noreturn, format(printf, 1, 2)))
+cli_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Dies with the library's last message. */
+static inline void __attribute__((noreturn))
+cli_die_lib(void)
+{
+	cli_die("%s", api_error_last());
+}
+
+/* Start-up of every program: core dumps off before any secret exists. */
+static inline void
+cli_start(const char *name)
+{
+	cli_name = name;
+	if (api_no_core_dumps() < 0 || api_init() < 0)
+		cli_die_lib();
+}
+
+/* A non-negative decimal for an option, else a usage error. */
+static inline int
+cli_int(const char *s, const char *opt, int max)
+{
+	char *end;
+	long v;
+
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > max) {
+		fprintf(stderr, "%s: %s wants a number from 0 to %d\n", cli_name,
+		    opt, max);
+		exit(2);
+	}
+	return (int)v;
+}
+
+/* Flushes stdout; a failed write (full disk, closed pipe) is an error. */
+static inline int
+cli_flush(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: write error on standard output\n", cli_name);
+		return 1;
+	}
+	return 0;
+}
+#endif
