@@ -15,6 +15,7 @@ MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CC ?= cc
+ASAN_CC ?= $(CC)
 CFLAGS ?= -O2 -g
 WERROR ?=
 PKGS = libgit2 libcmark libsodium
@@ -73,7 +74,7 @@ check: all $(UNITS) $(TOOLS)
 	@B=$(B) sh scripts/run-tests $(UNITS) $(sort $(wildcard tests/*.t))
 
 asan:
-	$(MAKE) B=build-asan CC=clang \
+	$(MAKE) B=build-asan CC=$(ASAN_CC) \
 		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 		LDFLAGS='-fsanitize=address,undefined' check
 
