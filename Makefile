@@ -22,7 +22,7 @@ PKGS = libgit2 libcmark libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WARN = -std=c11 -Wall -Wextra -Wpedantic -Wshadow $(WERROR)
-DEFS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+DEFS = -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 	-DAPI_LIBEXECDIR='"$(LIBEXECDIR)"' -DAPI_MANDIR='"$(MANDIR)"'
 ALL_CFLAGS = $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) $(CFLAGS)
 

@@ -6,10 +6,14 @@
 #ifndef API_CLI_H
 #define API_CLI_H
 
+#include <errno.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <git2.h>
 
 #include "api.h"
 
@@ -59,6 +63,36 @@ cli_int(const char *s, const char *opt, int max)
 		exit(2);
 	}
 	return (int)v;
+}
+
+/*
+ * The acting identity: -i FILE, else $API_IDENTITY, else the default
+ * path; the passphrase of a protected one from fd (>= 0) or the terminal.
+ */
+static inline api_identity *
+cli_identity(const char *file, int pass_fd)
+{
+	api_pass_src src = { pass_fd };
+	api_identity *id;
+	char *path;
+
+	if ((path = api_identity_path(file)) == NULL)
+		cli_die_lib();
+	if (api_identity_load(&id, path, api_pass_read, &src) < 0)
+		cli_die_lib();
+	free(path);
+	return id;
+}
+
+/* The store: -C DIR, else $API_DIR, else the current directory. */
+static inline api_store *
+cli_store(const char *dir)
+{
+	api_store *s;
+
+	if (api_store_open(&s, dir) < 0)
+		cli_die_lib();
+	return s;
 }
 
 /* Flushes stdout; a failed write (full disk, closed pipe) is an error. */

@@ -302,4 +302,118 @@ typedef struct api_pass_src {
 int api_pass_read(void *ctx, const char *prompt, char *pass, size_t cap,
 	int confirm);
 
+/* --- conf.c: api.conf, git-config syntax ------------------------------- */
+
+/*
+ * Keys are "section.name" or "section.subsection.name"; section and name
+ * are lower-cased as git does.  The last value of a key wins.
+ */
+typedef struct api_conf api_conf;
+/* name is used in messages ("api.conf line 3: ..."). */
+int api_conf_parse(api_conf **out, const char *text, size_t len,
+	const char *name);
+/* The value, or NULL if the key is absent. */
+const char *api_conf_get(const api_conf *c, const char *key);
+/* A duration "30", "30d", "6m" (months), "5y" in days, else -1. */
+long api_conf_days(const char *v);
+void api_conf_free(api_conf *c);
+/* The documented defaults written by api-init. */
+const char *api_conf_default_text(void);
+
+/* --- staff.c: staff/<handle> files and allowed_signers ------------------ */
+
+#define API_ROLES "caseworker lead admin auditor service"
+
+typedef struct api_staff {
+	char handle[API_HANDLE_MAX + 1];
+	char role[16];
+	api_pubid pub;
+	char valid_from[32];         /* ISO 8601 UTC */
+	char valid_until[32];        /* "" while active */
+	char added_by[API_HANDLE_MAX + 1];
+} api_staff;
+
+typedef struct api_staff_list {
+	api_staff *v;
+	size_t n;
+} api_staff_list;
+
+int api_role_valid(const char *role);
+int api_staff_parse(api_staff *m, const char *text, size_t len);
+int api_staff_format(const api_staff *m, api_buf *out);
+/* allowed_signers for stock git: one line per staff key, principals the
+ * handles, namespaces "git", valid-after/valid-before from the files. */
+int api_allowed_signers(const api_staff_list *l, api_buf *out);
+/* Index of the member whose signing key is pk, or -1. */
+long api_staff_find_key(const api_staff_list *l, const unsigned char pk[32]);
+long api_staff_find(const api_staff_list *l, const char *handle);
+void api_staff_list_free(api_staff_list *l);
+/* "2026-11-26T14:30:00Z" <-> seconds since the epoch (UTC). */
+int api_time_format(char out[32], int64_t t);
+int api_time_parse(const char *s, int64_t *t);
+
+/* --- store.c: the git store and the commit writer ---------------------- */
+
+typedef struct api_store api_store;
+struct git_repository;
+struct git_tree;
+
+/*
+ * Opens the store at dir (NULL: $API_DIR, else the current directory).
+ * Refuses a directory that is not a git repository, or one without
+ * api.conf on refs/heads/main.
+ */
+int api_store_open(api_store **out, const char *dir);
+/* Creates a bare repository in dir (which must be absent or empty). */
+int api_store_create(api_store **out, const char *dir);
+void api_store_free(api_store *s);
+const char *api_store_path(const api_store *s);
+/* The libgit2 repository (owned by the store). */
+struct git_repository *api_store_repo(const api_store *s);
+/* The staff files of a tree (NULL: none). */
+int api_staff_from_tree(struct git_repository *repo, struct git_tree *tree,
+	api_staff_list *out);
+/* The current configuration and staff (read from the tip of main). */
+int api_store_conf(api_store *s, api_conf **out);
+int api_store_staff(api_store *s, api_staff_list *out);
+/* A file of the tip of main; API_ENOTFOUND if absent. */
+int api_store_read(api_store *s, const char *path, api_buf *out);
+
+/*
+ * One signed commit.  build() is called with a transaction on the tip it
+ * will extend (again on the new tip if another writer got there first):
+ * it reads what it needs and records its changes.  Returning an error
+ * aborts the write and leaves refs untouched.
+ */
+typedef struct api_tx api_tx;
+int api_tx_read(api_tx *tx, const char *path, api_buf *out);
+/* Lists the entry names of a directory of the base tree, sorted; the
+ * caller frees names[i] and names. */
+int api_tx_list(api_tx *tx, const char *dir, char ***names, size_t *n);
+int api_tx_put(api_tx *tx, const char *path, const void *data, size_t len);
+int api_tx_remove(api_tx *tx, const char *path);
+/* Subject line (generic, no personal data) and trailers. */
+int api_tx_message(api_tx *tx, const char *subject, const char *action,
+	const char *case_id, const char *object);
+/* The time the commit will carry, seconds since the epoch. */
+int64_t api_tx_now(const api_tx *tx);
+/* 1 when the commit will be the first of the store. */
+int api_tx_is_root(const api_tx *tx);
+
+/* The staff of the base tree. */
+int api_tx_staff(api_tx *tx, api_staff_list *out);
+/*
+ * Checks that signer is an active member of staff on the base tree, with
+ * its key, and with one of roles (space-separated); else API_EPERM.
+ */
+int api_tx_require_role(api_tx *tx, const api_identity *signer,
+	const char *roles);
+/* Writes staff/<handle> of m and allowed_signers for all of l. */
+int api_tx_put_staff(api_tx *tx, const api_staff *m, const api_staff_list *l);
+
+typedef int (*api_build_fn)(void *ctx, api_tx *tx);
+/* The commit id is written to out (41 bytes hex) if not NULL. */
+int api_store_write(api_store *s, const api_identity *signer,
+	api_build_fn build, void *ctx, char *out);
+
 #endif

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <git2.h>
 #include <sodium.h>
 
 #include "api.h"
@@ -34,6 +35,8 @@ api_init(void)
 {
 	if (sodium_init() < 0)
 		return api_error_set(API_ERROR, "libsodium failed to initialise");
+	if (git_libgit2_init() < 0)
+		return api_error_set(API_ERROR, "libgit2 failed to initialise");
 	return API_OK;
 }
 

@@ -1,0 +1,305 @@
+/* api-staff - add, list and retire staff public identities and roles. */
+#include <getopt.h>
+
+#include "cli.h"
+
+struct op {
+	const api_identity *id;
+	const char *role;
+	api_pubid pub;               /* add */
+	const char *handle;          /* retire */
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: api-staff [-C DIR] [-i FILE] [--passphrase-fd N] add --role ROLE\n"
+	    "                 [HANDLE] [PUBFILE]\n"
+	    "       api-staff [-C DIR] list [--json]\n"
+	    "       api-staff [-C DIR] [-i FILE] [--passphrase-fd N] retire HANDLE\n"
+	    "ROLE is one of: " API_ROLES "\n");
+}
+
+static int
+add_member(void *ctx, api_tx *tx)
+{
+	struct op *op = ctx;
+	api_staff_list l;
+	api_staff *v, *m;
+	char obj[API_HANDLE_MAX + 8];
+	int rc;
+
+	if ((rc = api_tx_require_role(tx, op->id, "admin")) < 0)
+		return rc;
+	if ((rc = api_tx_staff(tx, &l)) < 0)
+		return rc;
+	if (api_staff_find(&l, op->pub.handle) >= 0) {
+		rc = api_error_set(API_EEXIST, "%s is already a member of staff "
+		    "(handles are never reused)", op->pub.handle);
+		goto out;
+	}
+	if (api_staff_find_key(&l, op->pub.sign_pk) >= 0) {
+		rc = api_error_set(API_EEXIST, "this signing key already belongs to "
+		    "another member of staff");
+		goto out;
+	}
+	if ((v = realloc(l.v, (l.n + 1) * sizeof *v)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	l.v = v;
+	m = &l.v[l.n++];
+	memset(m, 0, sizeof *m);
+	memcpy(m->handle, op->pub.handle, sizeof m->handle);
+	snprintf(m->role, sizeof m->role, "%s", op->role);
+	m->pub = op->pub;
+	memcpy(m->added_by, op->id->handle, sizeof m->added_by);
+	if ((rc = api_time_format(m->valid_from, api_tx_now(tx))) < 0 ||
+	    (rc = api_tx_put_staff(tx, m, &l)) < 0)
+		goto out;
+	snprintf(obj, sizeof obj, "staff/%s", m->handle);
+	rc = api_tx_message(tx, "staff: member added", "staff-add", NULL, obj);
+out:
+	api_staff_list_free(&l);
+	return rc;
+}
+
+static int
+retire_member(void *ctx, api_tx *tx)
+{
+	struct op *op = ctx;
+	api_staff_list l;
+	char obj[API_HANDLE_MAX + 8];
+	size_t admins = 0;
+	long i;
+	int rc;
+
+	if ((rc = api_tx_require_role(tx, op->id, "admin")) < 0)
+		return rc;
+	if ((rc = api_tx_staff(tx, &l)) < 0)
+		return rc;
+	if ((i = api_staff_find(&l, op->handle)) < 0) {
+		rc = api_error_set(API_ENOTFOUND, "%s is not a member of staff",
+		    op->handle);
+		goto out;
+	}
+	if (l.v[i].valid_until[0]) {
+		rc = api_error_set(API_EINVAL, "%s was already retired on %s",
+		    op->handle, l.v[i].valid_until);
+		goto out;
+	}
+	for (size_t j = 0; j < l.n; j++)
+		admins += !l.v[j].valid_until[0] && strcmp(l.v[j].role, "admin") == 0;
+	if (strcmp(l.v[i].role, "admin") == 0 && admins < 2) {
+		rc = api_error_set(API_EPERM, "%s is the last active admin; add "
+		    "another admin first", op->handle);
+		goto out;
+	}
+	if ((rc = api_time_format(l.v[i].valid_until, api_tx_now(tx))) < 0 ||
+	    (rc = api_tx_put_staff(tx, &l.v[i], &l)) < 0)
+		goto out;
+	snprintf(obj, sizeof obj, "staff/%s", op->handle);
+	rc = api_tx_message(tx, "staff: member retired", "staff-retire", NULL, obj);
+out:
+	api_staff_list_free(&l);
+	return rc;
+}
+
+/* JSON string: the fields are validated ASCII, but quote anyway. */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static int
+list(const char *dir, int json)
+{
+	api_store *s = cli_store(dir);
+	api_staff_list l;
+	char age[API_AGE_RECIPIENT_LEN + 1], ssh[API_SSH_PUBKEY_LEN + 1];
+
+	if (api_store_staff(s, &l) < 0)
+		cli_die_lib();
+	if (json)
+		printf("[");
+	for (size_t i = 0; i < l.n; i++) {
+		const api_staff *m = &l.v[i];
+		api_age_recipient_encode(age, m->pub.age_pk);
+		api_ssh_pubkey_encode(ssh, m->pub.sign_pk);
+		if (!json) {
+			printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m->handle, m->role,
+			    m->valid_until[0] ? "retired" : "active", m->valid_from,
+			    m->valid_until[0] ? m->valid_until : "-", age, ssh);
+			continue;
+		}
+		printf("%s\n  {\"handle\": ", i ? "," : "");
+		json_str(m->handle);
+		printf(", \"role\": ");
+		json_str(m->role);
+		printf(", \"active\": %s, \"valid_from\": ",
+		    m->valid_until[0] ? "false" : "true");
+		json_str(m->valid_from);
+		printf(", \"valid_until\": ");
+		if (m->valid_until[0])
+			json_str(m->valid_until);
+		else
+			printf("null");
+		printf(", \"added_by\": ");
+		json_str(m->added_by);
+		printf(", \"age\": ");
+		json_str(age);
+		printf(", \"ssh\": ");
+		json_str(ssh);
+		printf("}");
+	}
+	if (json)
+		printf("%s]\n", l.n ? "\n" : "");
+	api_staff_list_free(&l);
+	api_store_free(s);
+	return cli_flush();
+}
+
+/* The public line from a file or stdin (first non-comment line). */
+static void
+read_publine(const char *file, api_pubid *p)
+{
+	char line[1024];
+	FILE *f = stdin;
+	int found = 0;
+
+	if (file && strcmp(file, "-") != 0 && (f = fopen(file, "r")) == NULL)
+		cli_die("%s: cannot open: %s", file, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		if (api_pubid_parse(p, line) < 0)
+			cli_die("%s: %s", file ? file : "stdin", api_error_last());
+		found = 1;
+		break;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!found)
+		cli_die("%s: no public line (from api-keygen -y)",
+		    file ? file : "stdin");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "passphrase-fd", required_argument, NULL, 'P' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *ident = NULL, *cmd;
+	int c, pass_fd = -1, json = 0, rc;
+	struct op op;
+	api_store *s;
+	char commit[GIT_OID_HEXSZ + 1];
+
+	memset(&op, 0, sizeof op);
+	cli_start("api-staff");
+	while ((c = getopt_long(argc, argv, "+hC:i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'i': ident = optarg; break;
+		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
+		case 'h':
+			printf("api-staff - add, list and retire staff identities "
+			    "and roles\n");
+			usage(stdout);
+			return cli_flush();
+		case 'V': printf("api-staff %s\n", API_VERSION); return cli_flush();
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	optind++;
+	while ((c = getopt_long(argc, argv, "C:i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'i': ident = optarg; break;
+		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
+		case 'r': op.role = optarg; break;
+		case 'j': json = 1; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "list") == 0) {
+		if (argc != 0 || op.role) {
+			usage(stderr);
+			return 2;
+		}
+		return list(dir, json);
+	}
+	if (strcmp(cmd, "add") == 0) {
+		if (op.role == NULL || argc > 2 || json) {
+			usage(stderr);
+			return 2;
+		}
+		if (!api_role_valid(op.role))
+			cli_die("unknown role '%s': use one of " API_ROLES, op.role);
+		/* HANDLE PUBFILE, HANDLE, PUBFILE (a path has a / or a .) */
+		const char *handle = NULL, *file = NULL;
+		if (argc == 2) {
+			handle = argv[0];
+			file = argv[1];
+		} else if (argc == 1 && api_handle_valid(argv[0]) &&
+		    access(argv[0], F_OK) != 0) {
+			handle = argv[0];
+		} else if (argc == 1) {
+			file = argv[0];
+		}
+		read_publine(file, &op.pub);
+		if (handle) {
+			if (!api_handle_valid(handle))
+				cli_die("invalid handle '%s'", handle);
+			snprintf(op.pub.handle, sizeof op.pub.handle, "%s", handle);
+		}
+		s = cli_store(dir);
+		op.id = cli_identity(ident, pass_fd);
+		rc = api_store_write(s, op.id, add_member, &op, commit);
+	} else if (strcmp(cmd, "retire") == 0) {
+		if (argc != 1 || op.role || json) {
+			usage(stderr);
+			return 2;
+		}
+		op.handle = argv[0];
+		s = cli_store(dir);
+		op.id = cli_identity(ident, pass_fd);
+		rc = api_store_write(s, op.id, retire_member, &op, commit);
+	} else {
+		fprintf(stderr, "api-staff: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (rc < 0)
+		cli_die_lib();
+	fprintf(stderr, "api-staff: %s %s, commit %.12s\n",
+	    strcmp(cmd, "add") == 0 ? "added" : "retired",
+	    strcmp(cmd, "add") == 0 ? op.pub.handle : op.handle, commit);
+	api_identity_free((api_identity *)op.id);
+	api_store_free(s);
+	return 0;
+}

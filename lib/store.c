@@ -1,0 +1,655 @@
+/*
+ * store.c - the git store and the commit writer.
+ *
+ * The canonical state is the commit graph of refs/heads/main; the tools
+ * read and write objects and refs, never a working tree.  Every write is
+ * one signed commit: its tree is built with git_tree_create_updated from
+ * the parent's tree (only the trees on the changed paths are rewritten),
+ * the commit is signed with SSHSIG in its gpgsig header, and main is moved
+ * by compare-and-swap; when another writer moved it first, the change is
+ * built again on the new tip.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <git2.h>
+#include <sodium.h>
+
+#include "api.h"
+
+#define MAIN_REF "refs/heads/main"
+#define MAX_TRIES 200
+#define MAX_FILE (64 * 1024 * 1024)
+
+struct api_store {
+	git_repository *repo;
+	char *path;
+};
+
+struct change {
+	char *path;
+	git_oid id;
+	int remove;
+};
+
+struct api_tx {
+	api_store *s;
+	git_tree *base;              /* NULL for the first commit */
+	struct change *c;
+	size_t n, cap;
+	char subject[128], action[64], case_id[64], object[256];
+	int64_t now;
+};
+
+static int
+git_fail(int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return api_error_set(code, "%s: %s", what, e && e->message ? e->message :
+	    "git error");
+}
+
+const char *
+api_store_path(const api_store *s)
+{
+	return s->path;
+}
+
+git_repository *
+api_store_repo(const api_store *s)
+{
+	return s->repo;
+}
+
+void
+api_store_free(api_store *s)
+{
+	if (s == NULL)
+		return;
+	git_repository_free(s->repo);
+	free(s->path);
+	free(s);
+}
+
+static const char *
+store_dir(const char *dir)
+{
+	const char *env;
+
+	if (dir != NULL && *dir)
+		return dir;
+	if ((env = getenv("API_DIR")) != NULL && *env)
+		return env;
+	return ".";
+}
+
+/* The tree of main's tip; API_ENOTFOUND when main does not exist. */
+static int
+tip_tree(git_repository *repo, git_commit **commit, git_tree **tree)
+{
+	git_oid id;
+	int rc;
+
+	*tree = NULL;
+	if (commit)
+		*commit = NULL;
+	if ((rc = git_reference_name_to_id(&id, repo, MAIN_REF)) < 0)
+		return rc == GIT_ENOTFOUND ? API_ENOTFOUND :
+		    git_fail(API_EIO, "cannot read refs/heads/main");
+	git_commit *c;
+	if (git_commit_lookup(&c, repo, &id) < 0)
+		return git_fail(API_EIO, "cannot read the tip of main");
+	if (git_commit_tree(tree, c) < 0) {
+		git_commit_free(c);
+		return git_fail(API_EIO, "cannot read the tree of main");
+	}
+	if (commit)
+		*commit = c;
+	else
+		git_commit_free(c);
+	return API_OK;
+}
+
+static int
+tree_read(git_repository *repo, git_tree *tree, const char *path, api_buf *out,
+    const char *store)
+{
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc = API_OK;
+
+	if (tree == NULL || git_tree_entry_bypath(&e, tree, path) < 0)
+		return api_error_set(API_ENOTFOUND, "%s: no %s", store, path);
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		rc = api_error_set(API_EINVAL, "%s: %s is not a file", store, path);
+		goto out;
+	}
+	if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
+		rc = git_fail(API_EIO, path);
+		goto out;
+	}
+	if (git_blob_rawsize(b) > MAX_FILE) {
+		rc = api_error_set(API_EINVAL, "%s: %s is too large", store, path);
+		goto out;
+	}
+	rc = api_buf_append(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+out:
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+int
+api_store_open(api_store **out, const char *dir)
+{
+	api_store *s;
+	git_tree *tree = NULL;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	dir = store_dir(dir);
+	if (stat(dir, &st) != 0)
+		return api_error_set(API_ENOTFOUND, "store %s: %s", dir,
+		    strerror(errno));
+	if ((s = calloc(1, sizeof *s)) == NULL || (s->path = strdup(dir)) == NULL) {
+		free(s);
+		return api_error_set(API_ENOMEM, "out of memory");
+	}
+	if (git_repository_open_ext(&s->repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
+	    NULL) < 0) {
+		rc = api_error_set(API_ENOTFOUND, "%s is not an api store "
+		    "(not a git repository)", dir);
+		goto out;
+	}
+	rc = tip_tree(s->repo, NULL, &tree);
+	if (rc == API_ENOTFOUND || (rc == 0 &&
+	    git_tree_entry_byname(tree, "api.conf") == NULL)) {
+		rc = api_error_set(API_ENOTFOUND, "%s is a git repository but not an "
+		    "api store (no api.conf on main)", dir);
+		goto out;
+	}
+out:
+	git_tree_free(tree);
+	if (rc < 0)
+		api_store_free(s);
+	else
+		*out = s;
+	return rc;
+}
+
+int
+api_store_create(api_store **out, const char *dir)
+{
+	git_repository_init_options o;
+	api_store *s;
+	struct dirent *de;
+	DIR *d;
+	int rc = API_OK;
+
+	*out = NULL;
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+				closedir(d);
+				return api_error_set(API_EEXIST, "%s is not empty; "
+				    "refusing to create a store there", dir);
+			}
+		closedir(d);
+	} else if (errno != ENOENT) {
+		return api_error_set(API_EIO, "%s: %s", dir, strerror(errno));
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL || (s->path = strdup(dir)) == NULL) {
+		free(s);
+		return api_error_set(API_ENOMEM, "out of memory");
+	}
+	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
+	    GIT_REPOSITORY_INIT_NO_REINIT;
+	o.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
+	o.initial_head = "main";
+	if (git_repository_init_ext(&s->repo, dir, &o) < 0) {
+		rc = git_fail(API_EIO, dir);
+		api_store_free(s);
+		return rc;
+	}
+	*out = s;
+	return API_OK;
+}
+
+int
+api_store_read(api_store *s, const char *path, api_buf *out)
+{
+	git_tree *tree = NULL;
+	int rc;
+
+	if ((rc = tip_tree(s->repo, NULL, &tree)) < 0)
+		return rc;
+	rc = tree_read(s->repo, tree, path, out, s->path);
+	git_tree_free(tree);
+	return rc;
+}
+
+int
+api_store_conf(api_store *s, api_conf **out)
+{
+	api_buf b = { 0 };
+	int rc;
+
+	if ((rc = api_store_read(s, "api.conf", &b)) == 0)
+		rc = api_conf_parse(out, (const char *)b.ptr, b.len, "api.conf");
+	api_buf_free(&b);
+	return rc;
+}
+
+/* Every staff/<handle> file of tree. */
+int
+api_staff_from_tree(git_repository *repo, git_tree *tree, api_staff_list *l)
+{
+	git_tree_entry *dir = NULL;
+	git_tree *st = NULL;
+	api_buf b = { 0 };
+	int rc = API_OK;
+
+	memset(l, 0, sizeof *l);
+	if (tree == NULL || git_tree_entry_bypath(&dir, tree, "staff") < 0)
+		return API_OK;
+	if (git_tree_lookup(&st, repo, git_tree_entry_id(dir)) < 0) {
+		rc = git_fail(API_EIO, "staff/");
+		goto out;
+	}
+	size_t n = git_tree_entrycount(st);
+	if ((l->v = calloc(n ? n : 1, sizeof *l->v)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(st, i);
+		git_blob *blob;
+		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+		    git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+			rc = api_error_set(API_EINVAL, "staff/%s is not a file",
+			    git_tree_entry_name(e));
+			goto out;
+		}
+		rc = api_staff_parse(&l->v[l->n], git_blob_rawcontent(blob),
+		    (size_t)git_blob_rawsize(blob));
+		git_blob_free(blob);
+		if (rc < 0)
+			goto out;
+		if (strcmp(l->v[l->n].handle, git_tree_entry_name(e)) != 0) {
+			rc = api_error_set(API_EINVAL, "staff/%s names another handle",
+			    git_tree_entry_name(e));
+			goto out;
+		}
+		l->n++;
+	}
+out:
+	api_buf_free(&b);
+	git_tree_free(st);
+	git_tree_entry_free(dir);
+	if (rc < 0)
+		api_staff_list_free(l);
+	return rc;
+}
+
+int
+api_store_staff(api_store *s, api_staff_list *out)
+{
+	git_tree *tree = NULL;
+	int rc;
+
+	if ((rc = tip_tree(s->repo, NULL, &tree)) < 0)
+		return rc;
+	rc = api_staff_from_tree(s->repo, tree, out);
+	git_tree_free(tree);
+	return rc;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static void
+tx_clear(api_tx *tx)
+{
+	for (size_t i = 0; i < tx->n; i++)
+		free(tx->c[i].path);
+	free(tx->c);
+	git_tree_free(tx->base);
+	memset(tx, 0, sizeof *tx);
+}
+
+int
+api_tx_read(api_tx *tx, const char *path, api_buf *out)
+{
+	/* the transaction's own changes first */
+	for (size_t i = tx->n; i > 0; i--)
+		if (strcmp(tx->c[i - 1].path, path) == 0) {
+			git_blob *b;
+			int rc;
+			if (tx->c[i - 1].remove)
+				return api_error_set(API_ENOTFOUND, "no %s", path);
+			if (git_blob_lookup(&b, tx->s->repo, &tx->c[i - 1].id) < 0)
+				return git_fail(API_EIO, path);
+			rc = api_buf_append(out, git_blob_rawcontent(b),
+			    (size_t)git_blob_rawsize(b));
+			git_blob_free(b);
+			return rc;
+		}
+	return tree_read(tx->s->repo, tx->base, path, out, tx->s->path);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+api_tx_list(api_tx *tx, const char *dir, char ***names, size_t *n)
+{
+	git_tree_entry *e = NULL;
+	git_tree *t = NULL;
+	int rc = API_OK;
+
+	*names = NULL;
+	*n = 0;
+	if (tx->base == NULL || git_tree_entry_bypath(&e, tx->base, dir) < 0)
+		return API_OK;
+	if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&t, tx->s->repo, git_tree_entry_id(e)) < 0) {
+		rc = api_error_set(API_EINVAL, "%s is not a directory", dir);
+		goto out;
+	}
+	size_t count = git_tree_entrycount(t);
+	if ((*names = calloc(count ? count : 1, sizeof **names)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (((*names)[i] = strdup(git_tree_entry_name(
+		    git_tree_entry_byindex(t, i)))) == NULL) {
+			rc = api_error_set(API_ENOMEM, "out of memory");
+			goto out;
+		}
+	*n = count;
+	qsort(*names, count, sizeof **names, cmp_str);
+out:
+	git_tree_free(t);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+static int
+tx_add(api_tx *tx, const char *path, const git_oid *id, int remove)
+{
+	if (path[0] == '/' || strstr(path, "//") || strstr(path, "..") ||
+	    path[strlen(path) - 1] == '/')
+		return api_error_set(API_EINVAL, "bad path '%s'", path);
+	if (tx->n == tx->cap) {
+		size_t cap = tx->cap ? tx->cap * 2 : 8;
+		struct change *c = realloc(tx->c, cap * sizeof *c);
+		if (c == NULL)
+			return api_error_set(API_ENOMEM, "out of memory");
+		tx->c = c;
+		tx->cap = cap;
+	}
+	if ((tx->c[tx->n].path = strdup(path)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	if (id)
+		tx->c[tx->n].id = *id;
+	tx->c[tx->n].remove = remove;
+	tx->n++;
+	return API_OK;
+}
+
+int
+api_tx_put(api_tx *tx, const char *path, const void *data, size_t len)
+{
+	git_oid id;
+
+	if (git_blob_create_from_buffer(&id, tx->s->repo, data, len) < 0)
+		return git_fail(API_EIO, "cannot write an object");
+	return tx_add(tx, path, &id, 0);
+}
+
+int
+api_tx_remove(api_tx *tx, const char *path)
+{
+	return tx_add(tx, path, NULL, 1);
+}
+
+static int
+set_field(char *dst, size_t cap, const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+
+	if (n >= cap || (v && strpbrk(v, "\n\r")))
+		return api_error_set(API_EINVAL, "commit message field too long "
+		    "or not one line");
+	if (n)
+		memcpy(dst, v, n);
+	dst[n] = '\0';
+	return API_OK;
+}
+
+int
+api_tx_message(api_tx *tx, const char *subject, const char *action,
+    const char *case_id, const char *object)
+{
+	int rc;
+
+	if ((rc = set_field(tx->subject, sizeof tx->subject, subject)) < 0 ||
+	    (rc = set_field(tx->action, sizeof tx->action, action)) < 0 ||
+	    (rc = set_field(tx->case_id, sizeof tx->case_id, case_id)) < 0 ||
+	    (rc = set_field(tx->object, sizeof tx->object, object)) < 0)
+		return rc;
+	return API_OK;
+}
+
+int64_t
+api_tx_now(const api_tx *tx)
+{
+	return tx->now;
+}
+
+int
+api_tx_is_root(const api_tx *tx)
+{
+	return tx->base == NULL;
+}
+
+int
+api_tx_staff(api_tx *tx, api_staff_list *out)
+{
+	return api_staff_from_tree(tx->s->repo, tx->base, out);
+}
+
+int
+api_tx_require_role(api_tx *tx, const api_identity *signer, const char *roles)
+{
+	api_staff_list l;
+	const api_staff *m;
+	size_t rl;
+	long i;
+	int rc;
+
+	if ((rc = api_tx_staff(tx, &l)) < 0)
+		return rc;
+	if ((i = api_staff_find(&l, signer->handle)) < 0 ||
+	    memcmp(l.v[i].pub.sign_pk, signer->sign_pk, 32) != 0) {
+		rc = api_error_set(API_EPERM, "%s is not a member of staff of this "
+		    "store (or not with this key)", signer->handle);
+		goto out;
+	}
+	m = &l.v[i];
+	if (m->valid_until[0]) {
+		rc = api_error_set(API_EPERM, "%s was retired on %s", m->handle,
+		    m->valid_until);
+		goto out;
+	}
+	rl = strlen(m->role);
+	for (const char *p = roles; (p = strstr(p, m->role)) != NULL; p += rl)
+		if ((p == roles || p[-1] == ' ') && (p[rl] == ' ' || p[rl] == '\0'))
+			goto out;
+	rc = api_error_set(API_EPERM, "%s has role %s; this needs %s", m->handle,
+	    m->role, roles);
+out:
+	api_staff_list_free(&l);
+	return rc;
+}
+
+int
+api_tx_put_staff(api_tx *tx, const api_staff *m, const api_staff_list *l)
+{
+	api_buf b = { 0 };
+	char path[API_HANDLE_MAX + 8];
+	int rc;
+
+	snprintf(path, sizeof path, "staff/%s", m->handle);
+	if ((rc = api_staff_format(m, &b)) == 0 &&
+	    (rc = api_tx_put(tx, path, b.ptr, b.len)) == 0) {
+		b.len = 0;
+		if ((rc = api_allowed_signers(l, &b)) == 0)
+			rc = api_tx_put(tx, "allowed_signers", b.ptr, b.len);
+	}
+	api_buf_free(&b);
+	return rc;
+}
+
+/* ---- the commit writer --------------------------------------------------- */
+
+/* Builds, signs and writes the commit for tx on parent; id in out. */
+static int
+make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
+    git_oid *out)
+{
+	git_repository *repo = tx->s->repo;
+	git_tree_update *up = NULL;
+	git_tree *tree = NULL;
+	git_signature *who = NULL;
+	git_buf payload = GIT_BUF_INIT;
+	api_buf msg = { 0 }, sig = { 0 };
+	char email[API_HANDLE_MAX + 8], line[400];
+	git_oid tid;
+	int rc = API_OK;
+
+	if (tx->subject[0] == '\0' || tx->action[0] == '\0')
+		return api_error_set(API_EINVAL, "commit without subject or action");
+	if ((up = calloc(tx->n ? tx->n : 1, sizeof *up)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	for (size_t i = 0; i < tx->n; i++) {
+		up[i].action = tx->c[i].remove ? GIT_TREE_UPDATE_REMOVE :
+		    GIT_TREE_UPDATE_UPSERT;
+		up[i].id = tx->c[i].id;
+		up[i].filemode = GIT_FILEMODE_BLOB;
+		up[i].path = tx->c[i].path;
+	}
+	if (git_tree_create_updated(&tid, repo, tx->base, tx->n, up) < 0 || git_tree_lookup(&tree, repo, &tid) < 0) {
+		rc = git_fail(API_EIO, "cannot build the tree");
+		goto out;
+	}
+	snprintf(email, sizeof email, "%s@api", signer->handle);
+	if (git_signature_new(&who, signer->handle, email, (git_time_t)tx->now,
+	    0) < 0) {
+		rc = git_fail(API_EINVAL, "author");
+		goto out;
+	}
+	snprintf(line, sizeof line, "%s\n\nApi-Action: %s\n", tx->subject,
+	    tx->action);
+	if ((rc = api_buf_append(&msg, line, strlen(line))) < 0)
+		goto out;
+	if (tx->case_id[0]) {
+		snprintf(line, sizeof line, "Api-Case: %s\n", tx->case_id);
+		if ((rc = api_buf_append(&msg, line, strlen(line))) < 0)
+			goto out;
+	}
+	if (tx->object[0]) {
+		snprintf(line, sizeof line, "Api-Object: %s\n", tx->object);
+		if ((rc = api_buf_append(&msg, line, strlen(line))) < 0)
+			goto out;
+	}
+	const git_commit *parents[1] = { parent };
+	if (git_commit_create_buffer(&payload, repo, who, who, NULL,
+	    (const char *)msg.ptr, tree, parent ? 1 : 0, parents) < 0) {
+		rc = git_fail(API_EIO, "cannot build the commit");
+		goto out;
+	}
+	if ((rc = api_sshsig_sign(&sig, signer->sign_sk, "git", payload.ptr,
+	    payload.size)) < 0)
+		goto out;
+	/* git wants the armored signature without its final newline */
+	while (sig.len > 0 && sig.ptr[sig.len - 1] == '\n')
+		sig.ptr[--sig.len] = '\0';
+	if (git_commit_create_with_signature(out, repo, payload.ptr,
+	    (const char *)sig.ptr, "gpgsig") < 0)
+		rc = git_fail(API_EIO, "cannot write the commit");
+out:
+	git_buf_dispose(&payload);
+	api_buf_free(&msg);
+	api_buf_free(&sig);
+	git_signature_free(who);
+	git_tree_free(tree);
+	free(up);
+	return rc;
+}
+
+int
+api_store_write(api_store *s, const api_identity *signer, api_build_fn build,
+    void *ctx, char *out)
+{
+	git_commit *parent = NULL;
+	git_reference *ref = NULL;
+	git_oid id;
+	api_tx tx;
+	int rc, tries;
+
+	memset(&tx, 0, sizeof tx);
+	if (!git_repository_is_bare(s->repo))
+		return api_error_set(API_EINVAL, "store %s has a working tree; api "
+		    "writes only to bare stores (make one with git clone --bare)",
+		    s->path);
+	for (tries = 0; tries < MAX_TRIES; tries++) {
+		tx_clear(&tx);
+		tx.s = s;
+		tx.now = (int64_t)time(NULL);
+		rc = tip_tree(s->repo, &parent, &tx.base);
+		if (rc < 0 && rc != API_ENOTFOUND)
+			break;
+		if ((rc = build(ctx, &tx)) < 0)
+			break;
+		if ((rc = make_commit(&tx, signer, parent, &id)) < 0)
+			break;
+		if (parent != NULL)
+			rc = git_reference_create_matching(&ref, s->repo, MAIN_REF, &id,
+			    1, git_commit_id(parent), tx.subject);
+		else
+			rc = git_reference_create(&ref, s->repo, MAIN_REF, &id, 0,
+			    tx.subject);
+		git_reference_free(ref);
+		ref = NULL;
+		git_commit_free(parent);
+		parent = NULL;
+		if (rc == 0)
+			break;
+		if (rc != GIT_EMODIFIED && rc != GIT_ELOCKED && rc != GIT_EEXISTS) {
+			rc = git_fail(API_EIO, "cannot move refs/heads/main");
+			break;
+		}
+		/* another writer got there first: build again on its tip */
+		usleep(1000 + randombytes_uniform(20000));
+		rc = api_error_set(API_EIO, "refs/heads/main kept changing; "
+		    "gave up after %d tries", MAX_TRIES);
+	}
+	git_commit_free(parent);
+	tx_clear(&tx);
+	if (rc == 0 && out != NULL)
+		git_oid_tostr(out, GIT_OID_HEXSZ + 1, &id);
+	return rc;
+}
