@@ -156,7 +156,11 @@ dirs_get(struct dirs *d, int with_path)
 	if ((s = getenv("API_EXEC_PATH")) != NULL)
 		dirs_add_list(d, s, 0);
 	if ((self = self_dir()) != NULL) {
+		char rel[4096];
 		dirs_add(d, self, strlen(self));
+		/* an install moved as a whole (or staged with DESTDIR) */
+		snprintf(rel, sizeof rel, "%s/../libexec/api", self);
+		dirs_add(d, rel, strlen(rel));
 		free(self);
 	}
 	dirs_add(d, API_LIBEXECDIR, strlen(API_LIBEXECDIR));
