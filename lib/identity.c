@@ -271,8 +271,6 @@ api_identity_save(const api_identity *id, const char *path, api_pass_fn pass,
 	if (lstat(path, &st) == 0)
 		return api_error_set(API_EEXIST,
 		    "%s: an identity already exists; refusing to overwrite it", path);
-	if ((rc = mkdir_parents(path)) < 0)
-		return rc;
 	if ((rc = identity_text(id, &text)) < 0)
 		goto out;
 	if (pass != NULL) {
@@ -293,8 +291,9 @@ api_identity_save(const api_identity *id, const char *path, api_pass_fn pass,
 		    (rc = api_age_enc_write(e, text.ptr, text.len)) < 0 ||
 		    (rc = api_age_enc_close(e)) < 0)
 			goto out;
-		rc = api_file_write(path, out.ptr, out.len, 0600, 1);
-	} else {
+		if ((rc = mkdir_parents(path)) == 0)
+			rc = api_file_write(path, out.ptr, out.len, 0600, 1);
+	} else if ((rc = mkdir_parents(path)) == 0) {
 		rc = api_file_write(path, text.ptr, text.len, 0600, 1);
 	}
 out:
@@ -406,14 +405,21 @@ api_identity_load(api_identity **out, const char *path, api_pass_fn pass,
 			goto out;
 		}
 		if ((rc = pass(pctx, "Passphrase for the identity: ", pw, PASS_MAX,
-		    0)) < 0)
+		    0)) < 0) {
+			char why[256];
+			snprintf(why, sizeof why, "%s", api_error_last());
+			rc = api_error_set(rc, "identity %s: %s", path, why);
 			goto out;
+		}
 		if ((rc = api_age_keys_new(&k)) < 0 ||
 		    (rc = api_age_keys_add_passphrase(k, pw, strlen(pw), 0)) < 0)
 			goto out;
 		rc = api_age_decrypt_mem(k, raw.ptr, raw.len, &text,
 		    MAX_IDENTITY_FILE, 0);
-		if (rc == API_EAGE_NOMATCH)
+		if (rc == API_EAGE_NOMATCH && strncmp(api_error_last(), "wrong", 5))
+			rc = api_error_set(API_EINVAL, "identity %s is encrypted to a "
+			    "recipient, not with a passphrase: not an api identity", path);
+		else if (rc == API_EAGE_NOMATCH)
 			rc = api_error_set(API_EPASS, "identity %s: wrong passphrase",
 			    path);
 		else if (rc < 0) {

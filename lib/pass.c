@@ -1,7 +1,6 @@
 /* pass.c - passphrases from the terminal (echo off) or a descriptor. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -44,18 +43,20 @@ tty_ask(int tty, const char *prompt, char *pass, size_t cap)
 	struct termios old, quiet;
 	int rc, restore;
 
-	if (write(tty, prompt, strlen(prompt)) < 0)
-		return api_error_set(API_EIO, "cannot write to the terminal");
+	/* echo off before the prompt shows, so that nothing typed is echoed */
 	restore = tcgetattr(tty, &old) == 0;
 	if (restore) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
-		tcsetattr(tty, TCSAFLUSH, &quiet);
+		tcsetattr(tty, TCSANOW, &quiet);
 	}
-	rc = read_line(tty, pass, cap, "the terminal");
+	if (write(tty, prompt, strlen(prompt)) < 0)
+		rc = api_error_set(API_EIO, "cannot write to the terminal");
+	else
+		rc = read_line(tty, pass, cap, "the terminal");
 	if (restore)
-		tcsetattr(tty, TCSAFLUSH, &old);
+		tcsetattr(tty, TCSANOW, &old);
 	return rc;
 }
 
