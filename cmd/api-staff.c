@@ -96,7 +96,13 @@ retire_member(void *ctx, api_tx *tx)
 		    "another admin first", op->handle);
 		goto out;
 	}
-	if ((rc = api_time_format(l.v[i].valid_until, api_tx_now(tx))) < 0 ||
+	/* ssh-keygen wants valid-before strictly after valid-after */
+	int64_t from, until = api_tx_now(tx);
+	if ((rc = api_time_parse(l.v[i].valid_from, &from)) < 0)
+		goto out;
+	if (until <= from)
+		until = from + 1;
+	if ((rc = api_time_format(l.v[i].valid_until, until)) < 0 ||
 	    (rc = api_tx_put_staff(tx, &l.v[i], &l)) < 0)
 		goto out;
 	snprintf(obj, sizeof obj, "staff/%s", op->handle);
