@@ -1,0 +1,26 @@
+#!/bin/sh
+# make install / uninstall honour PREFIX and DESTDIR, install the man
+# pages, and the installed api finds its programs.
+. "$(dirname "$0")/lib.sh"
+
+dest=$T/dest
+prefix=/opt/apitest
+make -s -C "$API_TOP" B="${B#$API_TOP/}" PREFIX=$prefix DESTDIR="$dest" install >"$T/log" 2>&1
+ok $? "make install PREFIX=$prefix DESTDIR=..."
+root=$dest$prefix
+[ -x "$root/bin/api" ]; ok $? "api in PREFIX/bin"
+[ -x "$root/libexec/api/api-keygen" ]; ok $? "programs in PREFIX/libexec/api"
+[ -e "$root/lib/libapi.so.0" ]; ok $? "libapi in PREFIX/lib"
+n=$(ls "$API_TOP"/man/*.1 2>/dev/null | wc -l)
+m=$(ls "$root/share/man/man1" 2>/dev/null | wc -l)
+[ "$n" -gt 0 ] && [ "$n" -eq "$m" ]; ok $? "every section 1 man page installed ($m of $n)"
+[ -e "$root/share/man/man7/api.7" ]; ok $? "api.7 installed"
+[ ! -e "$prefix" ]; ok $? "nothing written outside DESTDIR"
+"$root/bin/api" --help >"$T/help" 2>&1
+grep -q 'keygen' "$T/help"; ok $? "installed api lists the installed programs"
+"$root/bin/api" keygen --help | head -n 1 | grep -q '^api-keygen - '; ok $? "installed api runs api-keygen"
+make -s -C "$API_TOP" B="${B#$API_TOP/}" PREFIX=$prefix DESTDIR="$dest" uninstall >"$T/log" 2>&1
+ok $? "make uninstall"
+left=$(find "$dest" -type f -o -type l | wc -l)
+[ "$left" -eq 0 ]; ok $? "uninstall removes every installed file ($left left)"
+done_testing
