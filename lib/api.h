@@ -416,4 +416,28 @@ typedef int (*api_build_fn)(void *ctx, api_tx *tx);
 int api_store_write(api_store *s, const api_identity *signer,
 	api_build_fn build, void *ctx, char *out);
 
+/*
+ * verify.c: replays refs/heads/main, parents first, and checks the store's
+ * policy on every commit (signature, signer, staff-admin, case-write,
+ * append-only, merge, layout, allowed-signers, age-format).  Returns 0
+ * when the walk completed, whatever it found (see r->ok), or a negative
+ * code when the repository cannot be read.  since (NULL: the whole
+ * history) is a commit on main whose state is trusted: the walk starts
+ * after it.  progress (may be NULL) is called every 1000 commits.
+ */
+typedef struct api_verify_report {
+	int ok;                  /* 1: no violation */
+	size_t commits;          /* commits verified (before the violation) */
+	char commit[41];         /* the first offending commit, hex */
+	char rule[24];           /* e.g. "signature" */
+	char path[512];          /* the offending path, or "-" */
+	char message[256];       /* one sentence */
+} api_verify_report;
+typedef void (*api_verify_progress_fn)(void *ctx, size_t commits);
+int api_verify_history(struct git_repository *repo, const char *since,
+	api_verify_report *r, api_verify_progress_fn progress, void *ctx);
+/* The syntax of an age file's header, without decrypting: 0, or
+ * API_EAGE_HEADER with the message set. */
+int api_verify_age_header(const void *data, size_t len);
+
 #endif

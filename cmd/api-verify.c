@@ -1,0 +1,116 @@
+/* api-verify - audit the whole history of a store. */
+#include <getopt.h>
+
+#include "cli.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: api-verify [-C DIR] [--since COMMIT] [--json]\n");
+}
+
+static void
+progress(void *ctx, size_t n)
+{
+	(void)ctx;
+	if (n > 1000)
+		fprintf(stderr, "\rverified %zu commits", n);
+}
+
+/* JSON string: messages may quote tree entry names, so quote everything. */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+/* Control bytes in a line meant for a terminal. */
+static void
+plain_str(const char *s)
+{
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *since = NULL;
+	int c, json = 0, tty;
+	api_verify_report r;
+	api_store *s;
+
+	cli_start("api-verify");
+	while ((c = getopt_long(argc, argv, "hC:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 's': since = optarg; break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("api-verify - audit the whole history\n");
+			usage(stdout);
+			return cli_flush();
+		case 'V': printf("api-verify %s\n", API_VERSION); return cli_flush();
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	s = cli_store(dir);
+	/* a commit's parent tree is read again for the next commit: keep
+	 * large trees (a notes/ of many entries) in libgit2's cache */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
+	    (size_t)1 << 20);
+	tty = isatty(2);
+	if (api_verify_history(api_store_repo(s), since, &r,
+	    tty ? progress : NULL, NULL) < 0) {
+		if (tty && r.commits > 1000)
+			fputc('\n', stderr);
+		cli_die_lib();
+	}
+	if (tty && r.commits >= 2000)
+		fprintf(stderr, "\r\033[K");
+	if (json && r.ok) {
+		printf("{\"ok\":true,\"commits\":%zu}\n", r.commits);
+	} else if (json) {
+		printf("{\"ok\":false,\"commit\":");
+		json_str(r.commit);
+		printf(",\"rule\":");
+		json_str(r.rule);
+		printf(",\"path\":");
+		json_str(r.path);
+		printf(",\"message\":");
+		json_str(r.message);
+		printf("}\n");
+	} else if (r.ok) {
+		printf("ok: %zu commits verified\n", r.commits);
+	} else {
+		printf("%s %s ", r.commit, r.rule);
+		plain_str(r.path);
+		printf(": ");
+		plain_str(r.message);
+		putchar('\n');
+	}
+	api_store_free(s);
+	if (cli_flush())
+		return 1;
+	return r.ok ? 0 : 1;
+}
