@@ -1021,6 +1021,32 @@ out:
 }
 
 int
+api_age_header_check(const void *data, size_t len)
+{
+	api_mem m = { data, len, 0 };
+	struct header h;
+	struct in *in;
+	int rc;
+
+	memset(&h, 0, sizeof h);
+	if ((in = malloc(sizeof *in)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	in_reset(in, api_mem_read, &m);
+	if ((rc = header_parse(in, &h)) == 0) {
+		/* what the header left: the nonce and at least one sealed chunk */
+		size_t rest = in->len - in->pos + m.len - m.pos;
+		if (h.nst == 0)
+			rc = api_error_set(API_EAGE_HEADER,
+			    "age header: no recipient stanza");
+		else if (rest < 16 + TAG)
+			rc = api_error_set(API_EAGE_HEADER, "age file: payload truncated");
+	}
+	header_free(&h);
+	free(in);
+	return rc;
+}
+
+int
 api_age_decrypt_mem(api_age_keys *k, const void *ct, size_t ctlen,
     api_buf *plain, size_t max, int flags)
 {
@@ -1028,7 +1054,10 @@ api_age_decrypt_mem(api_age_keys *k, const void *ct, size_t ctlen,
 	size_t saved = plain->max;
 	int rc;
 
-	plain->secret = 1;
+	if (plain->ptr == NULL)
+		plain->secret = 1;
+	else if (!plain->secret)
+		return api_error_set(API_EINVAL, "plaintext must go to secret memory");
 	plain->max = max;
 	rc = api_age_decrypt(k, api_mem_read, &m, api_buf_write, plain, flags);
 	plain->max = saved;

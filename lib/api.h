@@ -181,7 +181,15 @@ void api_age_keys_free(api_age_keys *k);
  */
 int api_age_decrypt(api_age_keys *k, api_read_fn r, void *rctx,
 	api_write_fn w, void *wctx, int flags);
-/* Convenience: in-memory ciphertext into a secret buffer (max 0: no cap). */
+/*
+ * The syntax of a binary age file's header, without decrypting: it
+ * parses as api_age_decrypt would parse it, names at least one
+ * recipient, and a nonce and one sealed chunk follow.  0, or
+ * API_EAGE_HEADER with the message set.
+ */
+int api_age_header_check(const void *data, size_t len);
+/* Convenience: in-memory ciphertext into a secret buffer (max 0: no cap);
+ * plain must be empty or already secret. */
 int api_age_decrypt_mem(api_age_keys *k, const void *ct, size_t ctlen,
 	api_buf *plain, size_t max, int flags);
 
@@ -436,8 +444,5 @@ typedef struct api_verify_report {
 typedef void (*api_verify_progress_fn)(void *ctx, size_t commits);
 int api_verify_history(struct git_repository *repo, const char *since,
 	api_verify_report *r, api_verify_progress_fn progress, void *ctx);
-/* The syntax of an age file's header, without decrypting: 0, or
- * API_EAGE_HEADER with the message set. */
-int api_verify_age_header(const void *data, size_t len);
 
 #endif

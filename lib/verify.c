@@ -106,72 +106,6 @@ git_fail(int code, const char *what)
 	    "git error");
 }
 
-/* ---- age header, without decrypting ------------------------------------ */
-
-static int
-b64_ok(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/'))
-			return 0;
-	return n % 4 != 1;
-}
-
-int
-api_verify_age_header(const void *data, size_t len)
-{
-	static const char intro[] = "age-encryption.org/v1\n";
-	const unsigned char *p = data, *end = p + len, *eol;
-	size_t n, stanzas = 0;
-
-	if (len < sizeof intro - 1 || memcmp(p, intro, sizeof intro - 1) != 0)
-		return api_error_set(API_EAGE_HEADER, "not an age file (no "
-		    "age-encryption.org/v1 line)");
-	p += sizeof intro - 1;
-	for (;;) {
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return api_error_set(API_EAGE_HEADER, "age header truncated");
-		n = (size_t)(eol - p);
-		if (n >= 3 && memcmp(p, "---", 3) == 0) {
-			if (n != 4 + 43 || p[3] != ' ' || !b64_ok(p + 4, 43))
-				return api_error_set(API_EAGE_HEADER, "age header: bad "
-				    "MAC line");
-			if (stanzas == 0)
-				return api_error_set(API_EAGE_HEADER, "age header: no "
-				    "recipient stanza");
-			p = eol + 1;
-			break;
-		}
-		if (n < 4 || memcmp(p, "-> ", 3) != 0)
-			return api_error_set(API_EAGE_HEADER, "age header: expected "
-			    "a stanza or the MAC line");
-		/* arguments: non-empty runs of VCHAR separated by one space */
-		for (const unsigned char *q = p + 3; q < eol; q++)
-			if (*q == ' ' ? (q[-1] == ' ' || q + 1 == eol) :
-			    (*q < 0x21 || *q > 0x7e))
-				return api_error_set(API_EAGE_HEADER, "age header: bad "
-				    "stanza line");
-		stanzas++;
-		p = eol + 1;
-		/* body: full 64-column lines, then a shorter (maybe empty) one */
-		do {
-			if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-				return api_error_set(API_EAGE_HEADER, "age header "
-				    "truncated");
-			n = (size_t)(eol - p);
-			if (n > 64 || !b64_ok(p, n))
-				return api_error_set(API_EAGE_HEADER, "age header: bad "
-				    "stanza body");
-			p = eol + 1;
-		} while (n == 64);
-	}
-	/* payload: a 16-byte nonce and at least one sealed chunk */
-	if ((size_t)(end - p) < 16 + 16)
-		return api_error_set(API_EAGE_HEADER, "age file: payload truncated");
-	return API_OK;
-}
-
 /* ---- layout ----------------------------------------------------------- */
 
 /* [A-Za-z0-9_-], 1 to ID_MAX bytes, exactly n of s */
@@ -459,7 +393,7 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	if (k == K_NOTE || k == K_EVENT || k == K_KEY) {
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
 			return git_fail(API_EIO, path);
-		if (api_verify_age_header(git_blob_rawcontent(b),
+		if (api_age_header_check(git_blob_rawcontent(b),
 		    (size_t)git_blob_rawsize(b)) < 0)
 			violation(x, R_AGE_FORMAT, path, "%s", api_error_last());
 		git_blob_free(b);
