@@ -166,16 +166,33 @@ ssh_time(char out[32], const char *iso)
 	out[n] = '\0';
 }
 
+static int
+cmp_handle(const void *a, const void *b)
+{
+	return strcmp((*(const api_staff *const *)a)->handle,
+	    (*(const api_staff *const *)b)->handle);
+}
+
+/*
+ * In handle order, which is git's order of staff/: the same staff give
+ * the same bytes however the list was built, so it can be compared.
+ */
 int
 api_allowed_signers(const api_staff_list *l, api_buf *out)
 {
 	char ssh[API_SSH_PUBKEY_LEN + 1], after[32], before[32], line[512];
-	int rc, n;
+	const api_staff **v;
+	int rc = API_OK, n;
 
-	for (size_t i = 0; i < l->n; i++) {
-		const api_staff *m = &l->v[i];
+	if ((v = calloc(l->n ? l->n : 1, sizeof *v)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	for (size_t i = 0; i < l->n; i++)
+		v[i] = &l->v[i];
+	qsort(v, l->n, sizeof *v, cmp_handle);
+	for (size_t i = 0; i < l->n && rc == 0; i++) {
+		const api_staff *m = v[i];
 		if ((rc = api_ssh_pubkey_encode(ssh, m->pub.sign_pk)) < 0)
-			return rc;
+			break;
 		ssh_time(after, m->valid_from);
 		ssh_time(before, m->valid_until);
 		n = snprintf(line, sizeof line,
@@ -183,11 +200,12 @@ api_allowed_signers(const api_staff_list *l, api_buf *out)
 		    m->handle, after, before[0] ? ",valid-before=\"" : "", before,
 		    before[0] ? "\"" : "", ssh);
 		if (n < 0 || (size_t)n >= sizeof line)
-			return api_error_set(API_EINVAL, "allowed_signers line too long");
-		if ((rc = api_buf_append(out, line, (size_t)n)) < 0)
-			return rc;
+			rc = api_error_set(API_EINVAL, "allowed_signers line too long");
+		else
+			rc = api_buf_append(out, line, (size_t)n);
 	}
-	return API_OK;
+	free(v);
+	return rc;
 }
 
 long
