@@ -30,10 +30,10 @@ add_member(void *ctx, api_tx *tx)
 	char obj[API_HANDLE_MAX + 8];
 	int rc;
 
-	if ((rc = api_tx_require_role(tx, op->id, "admin")) < 0)
-		return rc;
 	if ((rc = api_tx_staff(tx, &l)) < 0)
 		return rc;
+	if ((rc = api_staff_require(&l, op->id, "admin")) < 0)
+		goto out;
 	if (api_staff_find(&l, op->pub.handle) >= 0) {
 		rc = api_error_set(API_EEXIST, "%s is already a member of staff "
 		    "(handles are never reused)", op->pub.handle);
@@ -75,10 +75,10 @@ retire_member(void *ctx, api_tx *tx)
 	long i;
 	int rc;
 
-	if ((rc = api_tx_require_role(tx, op->id, "admin")) < 0)
-		return rc;
 	if ((rc = api_tx_staff(tx, &l)) < 0)
 		return rc;
+	if ((rc = api_staff_require(&l, op->id, "admin")) < 0)
+		goto out;
 	if ((i = api_staff_find(&l, op->handle)) < 0) {
 		rc = api_error_set(API_ENOTFOUND, "%s is not a member of staff",
 		    op->handle);

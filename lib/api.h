@@ -416,6 +416,9 @@ int api_tx_staff(api_tx *tx, api_staff_list *out);
  */
 int api_tx_require_role(api_tx *tx, const api_identity *signer,
 	const char *roles);
+/* The same check on a staff list already loaded. */
+int api_staff_require(const api_staff_list *l, const api_identity *signer,
+	const char *roles);
 /* Writes staff/<handle> of m and allowed_signers for all of l. */
 int api_tx_put_staff(api_tx *tx, const api_staff *m, const api_staff_list *l);
 

@@ -472,35 +472,38 @@ api_tx_staff(api_tx *tx, api_staff_list *out)
 }
 
 int
-api_tx_require_role(api_tx *tx, const api_identity *signer, const char *roles)
+api_staff_require(const api_staff_list *l, const api_identity *signer,
+    const char *roles)
 {
-	api_staff_list l;
 	const api_staff *m;
 	size_t rl;
 	long i;
+
+	if ((i = api_staff_find(l, signer->handle)) < 0 ||
+	    memcmp(l->v[i].pub.sign_pk, signer->sign_pk, 32) != 0)
+		return api_error_set(API_EPERM, "%s is not a member of staff of "
+		    "this store (or not with this key)", signer->handle);
+	m = &l->v[i];
+	if (m->valid_until[0])
+		return api_error_set(API_EPERM, "%s was retired on %s", m->handle,
+		    m->valid_until);
+	rl = strlen(m->role);
+	for (const char *p = roles; (p = strstr(p, m->role)) != NULL; p += rl)
+		if ((p == roles || p[-1] == ' ') && (p[rl] == ' ' || p[rl] == '\0'))
+			return API_OK;
+	return api_error_set(API_EPERM, "%s has role %s; this needs %s", m->handle,
+	    m->role, roles);
+}
+
+int
+api_tx_require_role(api_tx *tx, const api_identity *signer, const char *roles)
+{
+	api_staff_list l;
 	int rc;
 
 	if ((rc = api_tx_staff(tx, &l)) < 0)
 		return rc;
-	if ((i = api_staff_find(&l, signer->handle)) < 0 ||
-	    memcmp(l.v[i].pub.sign_pk, signer->sign_pk, 32) != 0) {
-		rc = api_error_set(API_EPERM, "%s is not a member of staff of this "
-		    "store (or not with this key)", signer->handle);
-		goto out;
-	}
-	m = &l.v[i];
-	if (m->valid_until[0]) {
-		rc = api_error_set(API_EPERM, "%s was retired on %s", m->handle,
-		    m->valid_until);
-		goto out;
-	}
-	rl = strlen(m->role);
-	for (const char *p = roles; (p = strstr(p, m->role)) != NULL; p += rl)
-		if ((p == roles || p[-1] == ' ') && (p[rl] == ' ' || p[rl] == '\0'))
-			goto out;
-	rc = api_error_set(API_EPERM, "%s has role %s; this needs %s", m->handle,
-	    m->role, roles);
-out:
+	rc = api_staff_require(&l, signer, roles);
 	api_staff_list_free(&l);
 	return rc;
 }
