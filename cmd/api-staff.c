@@ -112,22 +112,6 @@ out:
 	return rc;
 }
 
-/* JSON string: the fields are validated ASCII, but quote anyway. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static int
 list(const char *dir, int json)
 {
@@ -150,23 +134,23 @@ list(const char *dir, int json)
 			continue;
 		}
 		printf("%s\n  {\"handle\": ", i ? "," : "");
-		json_str(m->handle);
+		cli_json_str(m->handle);
 		printf(", \"role\": ");
-		json_str(m->role);
+		cli_json_str(m->role);
 		printf(", \"active\": %s, \"valid_from\": ",
 		    m->valid_until[0] ? "false" : "true");
-		json_str(m->valid_from);
+		cli_json_str(m->valid_from);
 		printf(", \"valid_until\": ");
 		if (m->valid_until[0])
-			json_str(m->valid_until);
+			cli_json_str(m->valid_until);
 		else
 			printf("null");
 		printf(", \"added_by\": ");
-		json_str(m->added_by);
+		cli_json_str(m->added_by);
 		printf(", \"age\": ");
-		json_str(age);
+		cli_json_str(age);
 		printf(", \"ssh\": ");
-		json_str(ssh);
+		cli_json_str(ssh);
 		printf("}");
 	}
 	if (json)

@@ -17,22 +17,6 @@ progress(void *ctx, size_t n)
 		fprintf(stderr, "\rverified %zu commits", n);
 }
 
-/* JSON string: messages may quote tree entry names, so quote everything. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 /* Control bytes in a line meant for a terminal. */
 static void
 plain_str(const char *s)
@@ -92,13 +76,13 @@ main(int argc, char **argv)
 		printf("{\"ok\":true,\"commits\":%zu}\n", r.commits);
 	} else if (json) {
 		printf("{\"ok\":false,\"commit\":");
-		json_str(r.commit);
+		cli_json_str(r.commit);
 		printf(",\"rule\":");
-		json_str(r.rule);
+		cli_json_str(r.rule);
 		printf(",\"path\":");
-		json_str(r.path);
+		cli_json_str(r.path);
 		printf(",\"message\":");
-		json_str(r.message);
+		cli_json_str(r.message);
 		printf("}\n");
 	} else if (r.ok) {
 		printf("ok: %zu commits verified\n", r.commits);

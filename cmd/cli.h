@@ -95,6 +95,22 @@ cli_store(const char *dir)
 	return s;
 }
 
+/* A JSON string on stdout, every control byte escaped. */
+static inline void
+cli_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
 /* Flushes stdout; a failed write (full disk, closed pipe) is an error. */
 static inline int
 cli_flush(void)
