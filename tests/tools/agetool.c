@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -33,12 +32,9 @@
 #define PASS_MAX 1024            /* longer passphrase lines are refused */
 #define IDFILE_MAX (1024 * 1024)
 
-/* What a signal handler must undo: a temporary file, a silenced tty. */
+/* What a signal handler must undo: a temporary file. */
 static char tmp_path[PATH_MAX];
 static volatile sig_atomic_t tmp_live;
-static int tty_fd = -1;
-static struct termios tty_saved;
-static volatile sig_atomic_t tty_silenced;
 
 static void
 usage(void)
@@ -57,8 +53,6 @@ on_signal(int sig)
 {
 	if (tmp_live)
 		unlink(tmp_path);
-	if (tty_silenced)
-		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -87,105 +81,23 @@ fail(const char *file)
 /* ---- passphrases ------------------------------------------------------ */
 
 /*
- * One line from fd into pass (PASS_MAX + 1 bytes, secret memory),
- * without its "\n" (and "\r").  Reads byte by byte, so that nothing
- * after the line is consumed.
- */
-static int
-read_line(int fd, const char *name, char *pass, size_t *len)
-{
-	size_t n = 0;
-	char c;
-
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return api_error_set(API_EIO, "%s: cannot read the passphrase: %s",
-			    name, strerror(errno));
-		if (r == 0 || c == '\n')
-			break;
-		if (n == PASS_MAX)
-			return api_error_set(API_EINVAL,
-			    "%s: passphrase longer than %d bytes", name, PASS_MAX);
-		pass[n++] = c;
-	}
-	if (n > 0 && pass[n - 1] == '\r')
-		n--;
-	pass[n] = '\0';
-	*len = n;
-	if (n == 0)
-		return api_error_set(API_EINVAL, "%s: empty passphrase", name);
-	return API_OK;
-}
-
-/* Prompts on /dev/tty with echo off. */
-static int
-tty_line(const char *prompt, char *pass, size_t *len)
-{
-	struct termios t;
-	int rc;
-
-	if ((tty_fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
-		return api_error_set(API_EIO, "/dev/tty: cannot read the passphrase "
-		    "(no terminal; use --passphrase-fd): %s", strerror(errno));
-	if (tcgetattr(tty_fd, &tty_saved) != 0) {
-		rc = api_error_set(API_EIO, "/dev/tty: %s", strerror(errno));
-		goto out;
-	}
-	t = tty_saved;
-	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	t.c_lflag |= ICANON;
-	tty_silenced = 1;
-	if (tcsetattr(tty_fd, TCSAFLUSH, &t) != 0) {
-		tty_silenced = 0;
-		rc = api_error_set(API_EIO, "/dev/tty: %s", strerror(errno));
-		goto out;
-	}
-	if (write(tty_fd, prompt, strlen(prompt)) < 0) {
-		rc = api_error_set(API_EIO, "/dev/tty: %s", strerror(errno));
-		goto restore;
-	}
-	rc = read_line(tty_fd, "/dev/tty", pass, len);
-	/* the newline that the silenced echo swallowed */
-	if (write(tty_fd, "\n", 1) < 0 && rc == 0)
-		rc = api_error_set(API_EIO, "/dev/tty: %s", strerror(errno));
-restore:
-	tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
-	tty_silenced = 0;
-out:
-	close(tty_fd);
-	tty_fd = -1;
-	return rc;
-}
-
-/*
  * The passphrase into *pass (secret memory; the caller sodium_frees
  * it): one line from fd, else from the terminal, twice when confirm.
  */
 static int
 get_passphrase(int fd, int confirm, char **pass, size_t *len)
 {
-	char name[32], *again = NULL;
-	size_t alen;
+	api_pass_src src = { fd };
 	int rc;
 
 	if ((*pass = sodium_malloc(PASS_MAX + 1)) == NULL)
 		return api_error_set(API_ENOMEM, "out of secure memory");
-	if (fd >= 0) {
-		snprintf(name, sizeof name, "passphrase fd %d", fd);
-		return read_line(fd, name, *pass, len);
-	}
-	if ((rc = tty_line("Enter passphrase: ", *pass, len)) < 0 || !confirm)
+	if ((rc = api_pass_read(&src, "Enter passphrase: ", *pass, PASS_MAX + 1,
+	    confirm)) < 0)
 		return rc;
-	if ((again = sodium_malloc(PASS_MAX + 1)) == NULL)
-		return api_error_set(API_ENOMEM, "out of secure memory");
-	if ((rc = tty_line("Confirm passphrase: ", again, &alen)) == 0 &&
-	    (alen != *len || sodium_memcmp(again, *pass, alen) != 0))
-		rc = api_error_set(API_EINVAL, "the passphrases do not match");
-	sodium_free(again);
-	return rc;
+	if ((*len = strlen(*pass)) == 0)
+		return api_error_set(API_EINVAL, "empty passphrase");
+	return API_OK;
 }
 
 /* ---- output ------------------------------------------------------------ */
