@@ -1,6 +1,7 @@
 /* pass.c - passphrases from the terminal (echo off) or a descriptor. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -8,6 +9,17 @@
 #include <sodium.h>
 
 #include "api.h"
+
+/* A signal that came while the terminal was silenced, to re-raise. */
+static volatile sig_atomic_t pending;
+static const int tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
+#define NSIG_TTY (sizeof tty_signals / sizeof tty_signals[0])
+
+static void
+note_signal(int sig)
+{
+	pending = sig;
+}
 
 /* One line from fd, byte by byte so that nothing after it is consumed. */
 static int
@@ -18,7 +30,7 @@ read_line(int fd, char *pass, size_t cap, const char *what)
 
 	for (;;) {
 		ssize_t r = read(fd, &c, 1);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR && !pending)
 			continue;
 		if (r < 0)
 			return api_error_set(API_EIO, "cannot read the passphrase from %s: %s",
@@ -37,13 +49,25 @@ read_line(int fd, char *pass, size_t cap, const char *what)
 	return API_OK;
 }
 
+/*
+ * Echo is turned off before the prompt shows, so that nothing typed is
+ * echoed, and back on before returning -- also when the user interrupts:
+ * the signal is held until the terminal is restored, then raised again.
+ */
 static int
 tty_ask(int tty, const char *prompt, char *pass, size_t cap)
 {
+	struct sigaction sa, old_sa[NSIG_TTY];
 	struct termios old, quiet;
-	int rc, restore;
+	int rc, restore, sig;
+	size_t i;
 
-	/* echo off before the prompt shows, so that nothing typed is echoed */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = note_signal;     /* no SA_RESTART: read() returns */
+	sigemptyset(&sa.sa_mask);
+	pending = 0;
+	for (i = 0; i < NSIG_TTY; i++)
+		sigaction(tty_signals[i], &sa, &old_sa[i]);
 	restore = tcgetattr(tty, &old) == 0;
 	if (restore) {
 		quiet = old;
@@ -57,6 +81,14 @@ tty_ask(int tty, const char *prompt, char *pass, size_t cap)
 		rc = read_line(tty, pass, cap, "the terminal");
 	if (restore)
 		tcsetattr(tty, TCSANOW, &old);
+	for (i = 0; i < NSIG_TTY; i++)
+		sigaction(tty_signals[i], &old_sa[i], NULL);
+	if ((sig = pending) != 0) {
+		sodium_memzero(pass, cap);
+		rc = api_error_set(API_ECANCEL, "interrupted");
+		pending = 0;
+		raise(sig);
+	}
 	return rc;
 }
 

@@ -219,8 +219,22 @@ if have expect; then
 	else
 		skip "strace cannot run here"
 	fi
+	# Interrupted at the prompt: the terminal gets its echo back, nothing
+	# is written.  (SIGINT ignored by the shell, so that stty still runs.)
+	cat > intr.exp <<-'EOF'
+	set timeout 20
+	spawn sh -c {trap "" INT; api-keygen --handle ivy -o intr.id; echo "rc=$?"; stty -a}
+	expect "New passphrase"
+	sleep 0.3
+	send "\003"
+	expect eof
+	EOF
+	expect intr.exp > tx 2>&1
+	tr -d '\r' < tx | grep -q '^rc=1$' && tr -d '\r' < tx | grep -Eq '(^| )echo( |$)' &&
+		! tr -d '\r' < tx | grep -Eq '(^| )-echo( |$)' && [ ! -e intr.id ]
+	ok $? "terminal: interrupted at the prompt, echo is back and nothing written"
 else
-	for i in 1 2 3 4 5 6; do skip "expect not installed"; done
+	for i in 1 2 3 4 5 6 7; do skip "expect not installed"; done
 fi
 
 # --- permissions -----------------------------------------------------------
