@@ -62,6 +62,7 @@ main(int argc, char **argv)
 	};
 	const char *ident = NULL, *dir;
 	int c, pass_fd = -1, existed;
+	struct stat st;
 	struct init in;
 	api_store *s;
 	char commit[GIT_OID_HEXSZ + 1];
@@ -88,7 +89,7 @@ main(int argc, char **argv)
 	if (dir == NULL || *dir == '\0')
 		dir = ".";
 	in.id = cli_identity(ident, pass_fd);
-	existed = access(dir, F_OK) == 0;
+	existed = stat(dir, &st) == 0;
 	if (api_store_create(&s, dir) < 0)
 		cli_die_lib();
 	if (api_store_write(s, in.id, first_commit, &in, commit) < 0) {
@@ -97,8 +98,8 @@ main(int argc, char **argv)
 		api_store_free(s);
 		/* leave nothing behind: the directory was absent or empty */
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		if (existed)
-			mkdir(dir, 0777);
+		if (existed && mkdir(dir, 0700) == 0)
+			chmod(dir, st.st_mode & 07777);
 		cli_die("%s", why);
 	}
 	fprintf(stderr, "api-init: store created in %s by %s (admin), commit %.12s\n",

@@ -255,7 +255,6 @@ api_staff_from_tree(git_repository *repo, git_tree *tree, api_staff_list *l)
 {
 	git_tree_entry *dir = NULL;
 	git_tree *st = NULL;
-	api_buf b = { 0 };
 	int rc = API_OK;
 
 	memset(l, 0, sizeof *l);
@@ -292,7 +291,6 @@ api_staff_from_tree(git_repository *repo, git_tree *tree, api_staff_list *l)
 		l->n++;
 	}
 out:
-	api_buf_free(&b);
 	git_tree_free(st);
 	git_tree_entry_free(dir);
 	if (rc < 0)
