@@ -378,6 +378,8 @@ void api_store_free(api_store *s);
 const char *api_store_path(const api_store *s);
 /* The libgit2 repository (owned by the store). */
 struct git_repository *api_store_repo(const api_store *s);
+/* Sets the message "what: <libgit2's last error>" and returns code. */
+int api_git_fail(int code, const char *what);
 /* The staff files of a tree (NULL: none). */
 int api_staff_from_tree(struct git_repository *repo, struct git_tree *tree,
 	api_staff_list *out);

@@ -47,8 +47,8 @@ struct api_tx {
 	int64_t now;
 };
 
-static int
-git_fail(int code, const char *what)
+int
+api_git_fail(int code, const char *what)
 {
 	const git_error *e = git_error_last();
 
@@ -102,13 +102,13 @@ tip_tree(git_repository *repo, git_commit **commit, git_tree **tree)
 		*commit = NULL;
 	if ((rc = git_reference_name_to_id(&id, repo, MAIN_REF)) < 0)
 		return rc == GIT_ENOTFOUND ? API_ENOTFOUND :
-		    git_fail(API_EIO, "cannot read refs/heads/main");
+		    api_git_fail(API_EIO, "cannot read refs/heads/main");
 	git_commit *c;
 	if (git_commit_lookup(&c, repo, &id) < 0)
-		return git_fail(API_EIO, "cannot read the tip of main");
+		return api_git_fail(API_EIO, "cannot read the tip of main");
 	if (git_commit_tree(tree, c) < 0) {
 		git_commit_free(c);
-		return git_fail(API_EIO, "cannot read the tree of main");
+		return api_git_fail(API_EIO, "cannot read the tree of main");
 	}
 	if (commit)
 		*commit = c;
@@ -132,7 +132,7 @@ tree_read(git_repository *repo, git_tree *tree, const char *path, api_buf *out,
 		goto out;
 	}
 	if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
-		rc = git_fail(API_EIO, path);
+		rc = api_git_fail(API_EIO, path);
 		goto out;
 	}
 	if (git_blob_rawsize(b) > MAX_FILE) {
@@ -216,7 +216,7 @@ api_store_create(api_store **out, const char *dir)
 	o.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
 	o.initial_head = "main";
 	if (git_repository_init_ext(&s->repo, dir, &o) < 0) {
-		rc = git_fail(API_EIO, dir);
+		rc = api_git_fail(API_EIO, dir);
 		api_store_free(s);
 		return rc;
 	}
@@ -261,7 +261,7 @@ api_staff_from_tree(git_repository *repo, git_tree *tree, api_staff_list *l)
 	if (tree == NULL || git_tree_entry_bypath(&dir, tree, "staff") < 0)
 		return API_OK;
 	if (git_tree_lookup(&st, repo, git_tree_entry_id(dir)) < 0) {
-		rc = git_fail(API_EIO, "staff/");
+		rc = api_git_fail(API_EIO, "staff/");
 		goto out;
 	}
 	size_t n = git_tree_entrycount(st);
@@ -334,7 +334,7 @@ api_tx_read(api_tx *tx, const char *path, api_buf *out)
 			if (tx->c[i - 1].remove)
 				return api_error_set(API_ENOTFOUND, "no %s", path);
 			if (git_blob_lookup(&b, tx->s->repo, &tx->c[i - 1].id) < 0)
-				return git_fail(API_EIO, path);
+				return api_git_fail(API_EIO, path);
 			rc = api_buf_append(out, git_blob_rawcontent(b),
 			    (size_t)git_blob_rawsize(b));
 			git_blob_free(b);
@@ -413,7 +413,7 @@ api_tx_put(api_tx *tx, const char *path, const void *data, size_t len)
 	git_oid id;
 
 	if (git_blob_create_from_buffer(&id, tx->s->repo, data, len) < 0)
-		return git_fail(API_EIO, "cannot write an object");
+		return api_git_fail(API_EIO, "cannot write an object");
 	return tx_add(tx, path, &id, 0);
 }
 
@@ -553,13 +553,13 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 		up[i].path = tx->c[i].path;
 	}
 	if (git_tree_create_updated(&tid, repo, tx->base, tx->n, up) < 0 || git_tree_lookup(&tree, repo, &tid) < 0) {
-		rc = git_fail(API_EIO, "cannot build the tree");
+		rc = api_git_fail(API_EIO, "cannot build the tree");
 		goto out;
 	}
 	snprintf(email, sizeof email, "%s@api", signer->handle);
 	if (git_signature_new(&who, signer->handle, email, (git_time_t)tx->now,
 	    0) < 0) {
-		rc = git_fail(API_EINVAL, "author");
+		rc = api_git_fail(API_EINVAL, "author");
 		goto out;
 	}
 	snprintf(line, sizeof line, "%s\n\nApi-Action: %s\n", tx->subject,
@@ -579,7 +579,7 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 	const git_commit *parents[1] = { parent };
 	if (git_commit_create_buffer(&payload, repo, who, who, NULL,
 	    (const char *)msg.ptr, tree, parent ? 1 : 0, parents) < 0) {
-		rc = git_fail(API_EIO, "cannot build the commit");
+		rc = api_git_fail(API_EIO, "cannot build the commit");
 		goto out;
 	}
 	if ((rc = api_sshsig_sign(&sig, signer->sign_sk, "git", payload.ptr,
@@ -590,7 +590,7 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 		sig.ptr[--sig.len] = '\0';
 	if (git_commit_create_with_signature(out, repo, payload.ptr,
 	    (const char *)sig.ptr, "gpgsig") < 0)
-		rc = git_fail(API_EIO, "cannot write the commit");
+		rc = api_git_fail(API_EIO, "cannot write the commit");
 out:
 	git_buf_dispose(&payload);
 	api_buf_free(&msg);
@@ -640,7 +640,7 @@ api_store_write(api_store *s, const api_identity *signer, api_build_fn build,
 		if (rc == 0)
 			break;
 		if (rc != GIT_EMODIFIED && rc != GIT_ELOCKED && rc != GIT_EEXISTS) {
-			rc = git_fail(API_EIO, "cannot move refs/heads/main");
+			rc = api_git_fail(API_EIO, "cannot move refs/heads/main");
 			break;
 		}
 		/* another writer got there first: build again on its tip */

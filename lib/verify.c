@@ -97,15 +97,6 @@ violation(struct ctx *x, int rule, const char *path, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-git_fail(int code, const char *what)
-{
-	const git_error *e = git_error_last();
-
-	return api_error_set(code, "%s: %s", what, e && e->message ? e->message :
-	    "git error");
-}
-
 /* ---- layout ----------------------------------------------------------- */
 
 /* [A-Za-z0-9_-], 1 to ID_MAX bytes, exactly n of s */
@@ -369,7 +360,7 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	if (k == K_TEAM) {
 		/* one handle a line: anything else could smuggle data in */
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
-			return git_fail(API_EIO, path);
+			return api_git_fail(API_EIO, path);
 		const char *t = git_blob_rawcontent(b);
 		size_t len = (size_t)git_blob_rawsize(b), i = 0;
 		char h[API_HANDLE_MAX + 1];
@@ -392,7 +383,7 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	}
 	if (k == K_NOTE || k == K_EVENT || k == K_KEY) {
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
-			return git_fail(API_EIO, path);
+			return api_git_fail(API_EIO, path);
 		if (api_age_header_check(git_blob_rawcontent(b),
 		    (size_t)git_blob_rawsize(b)) < 0)
 			violation(x, R_AGE_FORMAT, path, "%s", api_error_last());
@@ -450,7 +441,7 @@ changed(struct ctx *x, const git_tree_entry *old, const git_tree_entry *new,
 	    git_tree_lookup(&ta, x->repo, git_tree_entry_id(old)) < 0) ||
 	    (new && git_tree_entry_type(new) == GIT_OBJECT_TREE &&
 	    git_tree_lookup(&tb, x->repo, git_tree_entry_id(new)) < 0))
-		rc = git_fail(API_EIO, x->path);
+		rc = api_git_fail(API_EIO, x->path);
 	else if (ta || tb)
 		rc = diff_trees(x, ta, tb, plen + nl, depth + 1);
 	git_tree_free(ta);
@@ -541,7 +532,7 @@ merge_check(struct ctx *x, git_tree *t, git_tree **p, size_t np, size_t plen)
 		}
 		git_tree *te = NULL;
 		if (git_tree_lookup(&te, x->repo, git_tree_entry_id(e)) < 0) {
-			rc = git_fail(API_EIO, x->path);
+			rc = api_git_fail(API_EIO, x->path);
 			break;
 		}
 		for (size_t k = 0; k < np && rc == 0; k++) {
@@ -551,7 +542,7 @@ merge_check(struct ctx *x, git_tree *t, git_tree **p, size_t np, size_t plen)
 			if (pe && git_tree_entry_type(pe) == GIT_OBJECT_TREE &&
 			    git_tree_lookup(&sub[k], x->repo,
 			    git_tree_entry_id(pe)) < 0)
-				rc = git_fail(API_EIO, x->path);
+				rc = api_git_fail(API_EIO, x->path);
 		}
 		if (rc == 0)
 			rc = merge_check(x, te, sub, np, strlen(x->path));
@@ -786,7 +777,7 @@ check_config(struct ctx *x)
 	    !git_oid_equal(git_tree_entry_id(oc), git_tree_entry_id(nc)))) {
 		api_conf *conf = NULL;
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(nc)) < 0)
-			return git_fail(API_EIO, "api.conf");
+			return api_git_fail(API_EIO, "api.conf");
 		if (api_conf_parse(&conf, git_blob_rawcontent(b),
 		    (size_t)git_blob_rawsize(b), "api.conf") < 0)
 			violation(x, R_ALLOWED_SIGNERS, "api.conf", "%s",
@@ -835,7 +826,7 @@ verify_commit(struct ctx *x, git_commit *c, const struct sigres *sr)
 	x->lastcase[0] = '\0';
 	x->path[0] = '\0';
 	if (git_commit_tree(&x->tree, c) < 0)
-		return git_fail(API_EIO, "cannot read a commit's tree");
+		return api_git_fail(API_EIO, "cannot read a commit's tree");
 	if ((pt = calloc(np ? np : 1, sizeof *pt)) == NULL) {
 		rc = api_error_set(API_ENOMEM, "out of memory");
 		goto out;
@@ -843,7 +834,7 @@ verify_commit(struct ctx *x, git_commit *c, const struct sigres *sr)
 	for (size_t k = 0; k < np; k++) {
 		if (git_commit_parent(&p, c, (unsigned)k) < 0 ||
 		    git_commit_tree(&pt[k], p) < 0) {
-			rc = git_fail(API_EIO, "cannot read a parent commit");
+			rc = api_git_fail(API_EIO, "cannot read a parent commit");
 			goto out;
 		}
 		git_commit_free(p);
@@ -937,7 +928,7 @@ walk(struct ctx *x, git_revwalk *w, api_verify_report *r,
 	memset(&pl, 0, sizeof pl);
 	pl.gitdir = git_repository_path(x->repo);
 	if (git_repository_odb(&odb, x->repo) < 0)
-		return git_fail(API_EIO, "cannot open the object database");
+		return api_git_fail(API_EIO, "cannot open the object database");
 	if ((pl.v = calloc(WINDOW, sizeof *pl.v)) == NULL) {
 		git_odb_free(odb);
 		return api_error_set(API_ENOMEM, "out of memory");
@@ -951,7 +942,7 @@ walk(struct ctx *x, git_revwalk *w, api_verify_report *r,
 		    (err = git_revwalk_next(&pl.v[pl.n].id, w)) == 0; pl.n++)
 			atomic_init(&pl.v[pl.n].state, SIG_PENDING);
 		if (err != 0 && err != GIT_ITEROVER) {
-			rc = git_fail(API_EIO, "cannot walk " MAIN_REF);
+			rc = api_git_fail(API_EIO, "cannot walk " MAIN_REF);
 			break;
 		}
 		atomic_init(&pl.next, 0);
@@ -961,7 +952,7 @@ walk(struct ctx *x, git_revwalk *w, api_verify_report *r,
 		for (size_t i = 0; i < pl.n && rc == 0; i++) {
 			struct sigres *sr = sig_wait(&pl, odb, i);
 			if (git_commit_lookup(&c, x->repo, &sr->id) < 0) {
-				rc = git_fail(API_EIO, "cannot read a commit");
+				rc = api_git_fail(API_EIO, "cannot read a commit");
 				break;
 			}
 			rc = verify_commit(x, c, sr);
@@ -1009,11 +1000,11 @@ api_verify_history(struct git_repository *repo, const char *since,
 	r->ok = 1;
 	x.repo = repo;
 	if (git_reference_name_to_id(&tip, repo, MAIN_REF) < 0)
-		return git_fail(API_ENOTFOUND, "cannot read " MAIN_REF);
+		return api_git_fail(API_ENOTFOUND, "cannot read " MAIN_REF);
 	if (git_revwalk_new(&w, repo) < 0 ||
 	    git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
 	    git_revwalk_push(w, &tip) < 0) {
-		rc = git_fail(API_EIO, "cannot walk " MAIN_REF);
+		rc = api_git_fail(API_EIO, "cannot walk " MAIN_REF);
 		goto out;
 	}
 	if (since != NULL) {
@@ -1030,7 +1021,7 @@ api_verify_history(struct git_repository *repo, const char *since,
 			goto out;
 		}
 		if (git_revwalk_hide(w, sid) < 0) {
-			rc = git_fail(API_EIO, "cannot walk " MAIN_REF);
+			rc = api_git_fail(API_EIO, "cannot walk " MAIN_REF);
 			goto out;
 		}
 		git_commit_free(c);
