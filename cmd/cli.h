@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <git2.h>
+#include <sodium.h>
+#include <strings.h>
 
 #include "api.h"
 
@@ -121,4 +123,115 @@ cli_flush(void)
 	}
 	return 0;
 }
+/* ---- the text of a note ---------------------------------------------- */
+
+#define CLI_EDIT_MARK "<!-- Write below this line. Leave the text unchanged to " \
+	"abort; lines starting with a field name and a colon above the blank " \
+	"line are the note's header. -->"
+
+/* 1 if b holds nothing but white space */
+static inline int
+cli_blank(const api_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->ptr[i] != ' ' && b->ptr[i] != '\t' && b->ptr[i] != '\n' &&
+		    b->ptr[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/*
+ * The text of a note into out (secret): -m TEXT, else -F FILE ("-" is
+ * stdin), else stdin when it is not a terminal, else the editor on tmpl.
+ * Returns 1 when it came from the editor.  Dies on an empty text.
+ */
+static inline int
+cli_text(api_buf *out, const char *m, const char *file, const char *tmpl)
+{
+	int edited = 0, rc = 0;
+
+	out->secret = 1;
+	if (m != NULL)
+		rc = api_buf_append(out, m, strlen(m));
+	else if (file != NULL && strcmp(file, "-") != 0)
+		rc = api_file_read(file, out, API_NOTE_MAX);
+	else if (file != NULL || !isatty(0)) {
+		api_fd in = { 0, "standard input" };
+		unsigned char chunk[65536];
+		size_t got;
+		out->max = API_NOTE_MAX;
+		while ((rc = api_fd_read(&in, chunk, sizeof chunk, &got)) == 0 &&
+		    got > 0 && (rc = api_buf_append(out, chunk, got)) == 0)
+			;
+		sodium_memzero(chunk, sizeof chunk);
+		out->max = 0;
+	} else {
+		rc = api_edit(tmpl, strlen(tmpl), "note.md", out);
+		edited = 1;
+	}
+	if (rc < 0)
+		cli_die_lib();
+	if (api_text_check(out->ptr, out->len, "the note") < 0)
+		cli_die_lib();
+	if (!edited && cli_blank(out))
+		cli_die("the note is empty; nothing was written");
+	return edited;
+}
+
+/*
+ * Splits what came back from the editor: header fields (only those named
+ * in keys, space-separated; empty values dropped) into vals[] (pointing
+ * into out); returns the body, without the marker line, and its length.
+ * Dies when the body is empty.
+ */
+static inline const char *
+cli_edited(api_buf *out, const char *keys, char **vals, size_t nkeys,
+    size_t *bodylen)
+{
+	char *p = (char *)out->ptr, *end = p + out->len, *mark;
+	size_t ml = strlen(CLI_EDIT_MARK);
+
+	while (p < end && *p != '\n') {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *colon, *v;
+		size_t i = 0, kl;
+		const char *k;
+		if (nl == NULL)
+			nl = end;
+		*nl = '\0';
+		if ((colon = strchr(p, ':')) == NULL)
+			cli_die("editor: header line '%.40s' is not 'Field: value'", p);
+		*colon = '\0';
+		for (k = keys; *k; k += kl + (k[kl] == ' '), i++) {
+			kl = strcspn(k, " ");
+			if (strlen(p) == kl && strncasecmp(p, k, kl) == 0)
+				break;
+		}
+		if (*k == '\0')
+			cli_die("editor: unknown header field '%.40s'", p);
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (char *t = v + strlen(v); t > v && (t[-1] == ' ' ||
+		    t[-1] == '\t' || t[-1] == '\r'); )
+			*--t = '\0';
+		if (i < nkeys)
+			vals[i] = *v ? v : NULL;
+		p = nl + 1;
+	}
+	if (p < end)
+		p++;
+	if ((mark = strstr(p, CLI_EDIT_MARK)) != NULL) {
+		char *after = mark + ml;
+		if (*after == '\n')
+			after++;
+		memmove(mark, after, (size_t)(end - after) + 1);
+		end -= after - mark;
+	}
+	while (p < end && (*p == '\n' || *p == '\r'))
+		p++;
+	if (p >= end || strspn(p, " \t\r\n") == (size_t)(end - p))
+		cli_die("the note is empty; nothing was written");
+	*bodylen = (size_t)(end - p);
+	return p;
+}
+
 #endif

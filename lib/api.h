@@ -430,6 +430,147 @@ int api_store_write(api_store *s, const api_identity *signer,
 	api_build_fn build, void *ctx, char *out);
 
 /*
+ * The same on another ref.  API_WRITE_ROOT: the commit has no parent (the
+ * ref holds only the current state, so that what a write replaces can be
+ * removed from the repository for good: the case keys).
+ */
+enum { API_WRITE_ROOT = 1 };
+int api_store_write_ref(api_store *s, const api_identity *signer,
+	const char *ref, int flags, api_build_fn build, void *ctx, char *out);
+/* A file of the tip of ref; API_ENOTFOUND if the ref or file is absent. */
+int api_store_read_ref(api_store *s, const char *ref, const char *path,
+	api_buf *out);
+/* The tree of the tip of ref (NULL: main); the caller frees it. */
+int api_store_tree(api_store *s, const char *ref, struct git_tree **out);
+
+/* --- case.c: cases, their keys and records ------------------------------ */
+
+#define API_KEYS_REF "refs/api/keys"
+#define API_CASE_ID_LEN 10       /* Crockford base32, 50 random bits */
+#define API_OBJ_ID_LEN 23        /* 20261126T143000Z-k3vd2x */
+#define API_NOTE_MAX (16 * 1024 * 1024)   /* the text of one note */
+
+/* A new case ID (out: API_CASE_ID_LEN + 1 bytes). */
+void api_case_id_new(char *out);
+int api_case_id_valid(const char *s);
+/* A new note or event ID for time t (out: API_OBJ_ID_LEN + 1 bytes). */
+int api_obj_id_new(char *out, int64_t t);
+int api_obj_id_valid(const char *s);
+/* "cases/SH/ID" (out: 32 bytes). */
+void api_case_dir(char *out, const char *id);
+
+/* The team file: one handle a line, the lead caseworker first. */
+typedef struct api_team {
+	size_t n;
+	char (*member)[API_HANDLE_MAX + 1];
+} api_team;
+int api_team_parse(api_team *t, const char *text, size_t len);
+int api_team_add(api_team *t, const char *handle);  /* no duplicates */
+int api_team_has(const api_team *t, const char *handle);
+int api_team_format(const api_team *t, api_buf *out);
+void api_team_free(api_team *t);
+
+/*
+ * Records: a header of "Key: value" lines, an empty line, a body.  Values
+ * are one line of printable UTF-8; the whole text is UTF-8 without NUL.
+ */
+#define API_RECORD_FIELDS 32
+typedef struct api_record {
+	api_buf text;            /* a secret copy, fields split in place */
+	size_t n;
+	const char *key[API_RECORD_FIELDS], *val[API_RECORD_FIELDS];
+	const char *body;        /* NUL-terminated, may contain anything */
+	size_t bodylen;
+} api_record;
+int api_text_check(const void *text, size_t len, const char *what);
+/* Appends "key: value\n" after checking value (NULL or "": nothing). */
+int api_record_field(api_buf *out, const char *key, const char *value);
+int api_record_parse(api_record *r, const void *text, size_t len);
+const char *api_record_get(const api_record *r, const char *key);
+void api_record_free(api_record *r);
+/* "YYYY-MM-DD" <-> days since 1970-01-01 */
+int api_date_parse(const char *s, long *days);
+void api_date_format(char out[11], long days);
+long api_date_today(void);
+
+/*
+ * A case as of the tip of main: its team, recipient and files, and after
+ * api_case_unlock its keys.
+ */
+typedef struct api_case api_case;
+/* id is a full case ID or a unique prefix of at least 4 characters. */
+int api_case_load(api_store *s, const char *id, api_case **out);
+void api_case_free(api_case *c);
+const char *api_case_id(const api_case *c);
+const api_team *api_case_team(const api_case *c);
+/* The public key of the case. */
+const unsigned char *api_case_pk(const api_case *c);
+/* Names of notes/ or events/ (kind "notes" or "events"), sorted. */
+int api_case_files(api_case *c, const char *kind, char ***names, size_t *n);
+/* Decrypts the case keys with me; API_EPERM if me cannot (not on the team). */
+int api_case_unlock(api_case *c, const api_identity *me);
+/*
+ * Decrypts notes/NAME or events/NAME into r and checks that its header
+ * names this case and this object (else API_EAGE_HMAC-like tampering:
+ * API_EINVAL with "moved" in the message).  Uses the case keys if
+ * unlocked, else me's own key (events are also encrypted to leads and
+ * service staff).
+ */
+int api_case_read(api_case *c, const api_identity *me, const char *kind,
+	const char *name, api_record *r);
+/* Calls fn for every case ID of the tip of main, in tree order. */
+int api_cases_each(api_store *s, int (*fn)(void *ctx, const char *id),
+	void *ctx);
+
+/* Writing: staff recipients of events beside the case key. */
+int api_event_recipients(const api_staff_list *l, unsigned char (**pks)[32],
+	size_t *n);
+/*
+ * The case key envelope (in API_KEYS_REF at cases/SH/ID/key.age): an age
+ * identity file with the case's secret keys, newest last, encrypted to
+ * the team's age recipients.
+ */
+int api_case_envelope(api_buf *out, const char *id, const unsigned char *sks,
+	size_t nsk, const api_team *team, const api_staff_list *staff);
+/*
+ * A case for writing in tx: its team, and the recipients of its records:
+ * pks[0] the case key (notes: that one only), then the store's leads and
+ * service staff (events: all npk).  Checks that me is active staff, a
+ * caseworker on the team, or a lead or admin.
+ */
+typedef struct api_case_w {
+	char dir[32];
+	api_team team;
+	unsigned char (*pks)[32];
+	size_t npk;
+} api_case_w;
+int api_tx_case(api_tx *tx, const char *id, const api_identity *me,
+	api_case_w *w);
+void api_case_w_free(api_case_w *w);
+/* Writes one encrypted record at path in tx. */
+int api_tx_put_record(api_tx *tx, const char *path, const api_buf *plain,
+	const unsigned char (*pks)[32], size_t n);
+
+/* --- edit.c: editing plaintext in memory only ---------------------------- */
+
+/*
+ * Makes a private directory (0700) for plaintext on a memory file system:
+ * $XDG_RUNTIME_DIR when set, else /dev/shm; refuses one that is not a
+ * tmpfs.  out gets its path.
+ */
+int api_edit_dir(char *out, size_t cap);
+/* Overwrites every file in dir with zeros, removes them and dir. */
+void api_edit_wipe(const char *dir);
+/*
+ * Opens $VISUAL, else $EDITOR, else vi, on tmpl in a file called name in
+ * such a directory; the edited text goes to out (made secret).  The
+ * directory is wiped on every return, and when SIGHUP, SIGTERM or SIGPIPE
+ * arrives (which is then re-raised).  API_ECANCEL: the text was left
+ * unchanged, or the editor failed.
+ */
+int api_edit(const char *tmpl, size_t len, const char *name, api_buf *out);
+
+/*
  * verify.c: replays refs/heads/main, parents first, and checks the store's
  * policy on every commit (signature, signer, staff-admin, case-write,
  * append-only, merge, layout, allowed-signers, age-format).  Returns 0

@@ -40,6 +40,7 @@ struct change {
 
 struct api_tx {
 	api_store *s;
+	const char *ref;
 	git_tree *base;              /* NULL for the first commit */
 	struct change *c;
 	size_t n, cap;
@@ -90,9 +91,10 @@ store_dir(const char *dir)
 	return ".";
 }
 
-/* The tree of main's tip; API_ENOTFOUND when main does not exist. */
+/* The tree of ref's tip; API_ENOTFOUND when the ref does not exist. */
 static int
-tip_tree(git_repository *repo, git_commit **commit, git_tree **tree)
+ref_tree(git_repository *repo, const char *ref, git_commit **commit,
+    git_tree **tree)
 {
 	git_oid id;
 	int rc;
@@ -100,21 +102,33 @@ tip_tree(git_repository *repo, git_commit **commit, git_tree **tree)
 	*tree = NULL;
 	if (commit)
 		*commit = NULL;
-	if ((rc = git_reference_name_to_id(&id, repo, MAIN_REF)) < 0)
-		return rc == GIT_ENOTFOUND ? API_ENOTFOUND :
-		    api_git_fail(API_EIO, "cannot read refs/heads/main");
+	if ((rc = git_reference_name_to_id(&id, repo, ref)) < 0)
+		return rc == GIT_ENOTFOUND ? api_error_set(API_ENOTFOUND, "no %s",
+		    ref) : api_git_fail(API_EIO, ref);
 	git_commit *c;
 	if (git_commit_lookup(&c, repo, &id) < 0)
-		return api_git_fail(API_EIO, "cannot read the tip of main");
+		return api_git_fail(API_EIO, ref);
 	if (git_commit_tree(tree, c) < 0) {
 		git_commit_free(c);
-		return api_git_fail(API_EIO, "cannot read the tree of main");
+		return api_git_fail(API_EIO, ref);
 	}
 	if (commit)
 		*commit = c;
 	else
 		git_commit_free(c);
 	return API_OK;
+}
+
+static int
+tip_tree(git_repository *repo, git_commit **commit, git_tree **tree)
+{
+	return ref_tree(repo, MAIN_REF, commit, tree);
+}
+
+int
+api_store_tree(api_store *s, const char *ref, struct git_tree **out)
+{
+	return ref_tree(s->repo, ref ? ref : MAIN_REF, NULL, out);
 }
 
 static int
@@ -605,8 +619,29 @@ int
 api_store_write(api_store *s, const api_identity *signer, api_build_fn build,
     void *ctx, char *out)
 {
-	git_commit *parent = NULL;
-	git_reference *ref = NULL;
+	return api_store_write_ref(s, signer, MAIN_REF, 0, build, ctx, out);
+}
+
+int
+api_store_read_ref(api_store *s, const char *ref, const char *path,
+    api_buf *out)
+{
+	git_tree *tree = NULL;
+	int rc;
+
+	if ((rc = ref_tree(s->repo, ref, NULL, &tree)) < 0)
+		return rc;
+	rc = tree_read(s->repo, tree, path, out, s->path);
+	git_tree_free(tree);
+	return rc;
+}
+
+int
+api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
+    int flags, api_build_fn build, void *ctx, char *out)
+{
+	git_commit *parent = NULL, *tip = NULL;
+	git_reference *r = NULL;
 	git_oid id;
 	api_tx tx;
 	int rc, tries;
@@ -619,36 +654,41 @@ api_store_write(api_store *s, const api_identity *signer, api_build_fn build,
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		tx_clear(&tx);
 		tx.s = s;
+		tx.ref = ref;
 		tx.now = (int64_t)time(NULL);
-		rc = tip_tree(s->repo, &parent, &tx.base);
+		rc = ref_tree(s->repo, ref, &tip, &tx.base);
 		if (rc < 0 && rc != API_ENOTFOUND)
 			break;
+		api_error_clear();
+		/* API_WRITE_ROOT: each commit stands alone, so that what it
+		 * replaces can be dropped from the repository for good */
+		parent = (flags & API_WRITE_ROOT) ? NULL : tip;
 		if ((rc = build(ctx, &tx)) < 0)
 			break;
 		if ((rc = make_commit(&tx, signer, parent, &id)) < 0)
 			break;
-		if (parent != NULL)
-			rc = git_reference_create_matching(&ref, s->repo, MAIN_REF, &id,
-			    1, git_commit_id(parent), tx.subject);
+		if (tip != NULL)
+			rc = git_reference_create_matching(&r, s->repo, ref, &id,
+			    1, git_commit_id(tip), tx.subject);
 		else
-			rc = git_reference_create(&ref, s->repo, MAIN_REF, &id, 0,
+			rc = git_reference_create(&r, s->repo, ref, &id, 0,
 			    tx.subject);
-		git_reference_free(ref);
-		ref = NULL;
-		git_commit_free(parent);
-		parent = NULL;
+		git_reference_free(r);
+		r = NULL;
+		git_commit_free(tip);
+		tip = parent = NULL;
 		if (rc == 0)
 			break;
 		if (rc != GIT_EMODIFIED && rc != GIT_ELOCKED && rc != GIT_EEXISTS) {
-			rc = api_git_fail(API_EIO, "cannot move refs/heads/main");
+			rc = api_git_fail(API_EIO, ref);
 			break;
 		}
 		/* another writer got there first: build again on its tip */
 		usleep(1000 + randombytes_uniform(20000));
-		rc = api_error_set(API_EIO, "refs/heads/main kept changing; "
-		    "gave up after %d tries", MAX_TRIES);
+		rc = api_error_set(API_EIO, "%s kept changing; gave up after %d "
+		    "tries", ref, MAX_TRIES);
 	}
-	git_commit_free(parent);
+	git_commit_free(tip);
 	tx_clear(&tx);
 	if (rc == 0 && out != NULL)
 		git_oid_tostr(out, GIT_OID_HEXSZ + 1, &id);

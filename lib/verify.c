@@ -46,7 +46,7 @@ static const char *const rule_name[] = {
 /* What a path is, by position in the layout. */
 enum kind {
 	K_BAD, K_CONF, K_SIGNERS, K_STAFFDIR, K_STAFF, K_CASES, K_SHARD,
-	K_CASE, K_TEAM, K_KEY, K_EVENTS, K_NOTES, K_EVENT, K_NOTE
+	K_CASE, K_TEAM, K_RECIPIENT, K_EVENTS, K_NOTES, K_EVENT, K_NOTE
 };
 
 struct staff_ent {
@@ -156,10 +156,8 @@ classify(const struct ctx *x, int depth)
 			return K_EVENTS;
 		if (strcmp(c[3], "notes") == 0)
 			return K_NOTES;
-		if (strncmp(c[3], "key", 3) == 0 && (c[3][3] == '\0' ||
-		    id_ok(c[3] + 3, strlen(c[3] + 3)) ||
-		    suffix_id_ok(c[3] + 3, ".age")))
-			return K_KEY;
+		if (strcmp(c[3], "recipient") == 0)
+			return K_RECIPIENT;
 		return K_BAD;
 	}
 	if (IS(3, "events"))
@@ -336,6 +334,16 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		    "admin may", x->signer.handle, x->signer.role, path);
 	if (x->check_perm && strncmp(path, "cases/", 6) == 0)
 		check_case_write(x, depth);
+	/* the team and key of a case, once made: leads and admins */
+	if (x->check_perm && old && new && (k == K_TEAM || k == K_RECIPIENT) &&
+	    !has_role(&x->signer, "lead", "admin"))
+		violation(x, R_CASE_WRITE, path, "%s (%s) changed the %s of a case; "
+		    "only a lead or admin may", x->signer.handle, x->signer.role,
+		    k == K_TEAM ? "team" : "key");
+	if (old && !new && (k == K_TEAM || k == K_RECIPIENT || k == K_CASE) &&
+	    !purge_allows(x, path))
+		violation(x, R_APPEND_ONLY, path, "a case's %s was removed",
+		    k == K_CASE ? "directory" : k == K_TEAM ? "team" : "key");
 	/* notes and events are never rewritten or removed */
 	if (old && (k == K_NOTE || k == K_EVENT) && !purge_allows(x, path))
 		violation(x, R_APPEND_ONLY, path, new ? "a %s was rewritten" :
@@ -381,7 +389,25 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		}
 		git_blob_free(b);
 	}
-	if (k == K_NOTE || k == K_EVENT || k == K_KEY) {
+	if (k == K_RECIPIENT) {
+		unsigned char pk[32];
+		char line[API_AGE_RECIPIENT_LEN + 1];
+		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
+			return api_git_fail(API_EIO, path);
+		size_t len = (size_t)git_blob_rawsize(b);
+		if (len != API_AGE_RECIPIENT_LEN + 1 ||
+		    ((const char *)git_blob_rawcontent(b))[len - 1] != '\n')
+			violation(x, R_LAYOUT, path, "recipient: not one age1 line");
+		else {
+			memcpy(line, git_blob_rawcontent(b), len - 1);
+			line[len - 1] = '\0';
+			if (api_age_recipient_parse(pk, line) < 0)
+				violation(x, R_LAYOUT, path, "recipient: not an age "
+				    "X25519 recipient");
+		}
+		git_blob_free(b);
+	}
+	if (k == K_NOTE || k == K_EVENT) {
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
 			return api_git_fail(API_EIO, path);
 		if (api_age_header_check(git_blob_rawcontent(b),

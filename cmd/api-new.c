@@ -1,0 +1,314 @@
+/* api-new - open a case; print its ID. */
+#include <getopt.h>
+#include <time.h>
+
+#include "cli.h"
+
+struct op {
+	const api_identity *me;
+	char id[API_CASE_ID_LEN + 1], dir[32];
+	char note[API_OBJ_ID_LEN + 1], opened[API_OBJ_ID_LEN + 1],
+	    contact[API_OBJ_ID_LEN + 1];
+	unsigned char pk[32];
+	unsigned char *sk;                   /* secret memory */
+	api_team team;
+	const api_staff_list *staff;         /* of main, for the envelope */
+	const char *phase, *referral, *date;
+	const char *body;
+	size_t bodylen;
+	int remove_key;                      /* undo: drop the envelope */
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: api-new [-C DIR] [-i FILE] [--passphrase-fd N] [--assign HANDLE]...\n"
+	    "               [--referral SOURCE] [--date D] [-m TEXT | -F FILE]\n");
+}
+
+/* The case key envelope on API_KEYS_REF (or its removal, to undo). */
+static int
+build_key(void *ctx, api_tx *tx)
+{
+	struct op *op = ctx;
+	api_buf env = { 0 }, old = { 0 };
+	char path[48];
+	int rc;
+
+	snprintf(path, sizeof path, "%s/key.age", op->dir);
+	if (op->remove_key) {
+		if ((rc = api_tx_remove(tx, path)) == 0)
+			rc = api_tx_message(tx, "keys: case key removed (case not "
+			    "opened)", "case-key-undo", op->id, NULL);
+		return rc;
+	}
+	rc = api_tx_read(tx, path, &old);
+	api_buf_free(&old);
+	if (rc == 0)
+		return api_error_set(API_EEXIST, "case %s already has a key",
+		    op->id);
+	if ((rc = api_case_envelope(&env, op->id, op->sk, 1, &op->team,
+	    op->staff)) == 0 &&
+	    (rc = api_tx_put(tx, path, env.ptr, env.len)) == 0)
+		rc = api_tx_message(tx, "keys: case key written", "case-key",
+		    op->id, NULL);
+	api_buf_free(&env);
+	return rc;
+}
+
+/* One record: header fields (NULL-terminated key, value pairs), body. */
+static int
+put_record(api_tx *tx, const char *path, const char *const *kv,
+    const char *body, size_t bodylen, const unsigned char (*pks)[32],
+    size_t n)
+{
+	api_buf b = { 0 };
+	int rc = API_OK;
+
+	b.secret = 1;
+	for (size_t i = 0; kv[i] && rc == 0; i += 2)
+		rc = api_record_field(&b, kv[i], kv[i + 1]);
+	if (rc == 0 && body)
+		if ((rc = api_buf_append(&b, "\n", 1)) == 0)
+			rc = api_buf_append(&b, body, bodylen);
+	if (rc == 0)
+		rc = api_tx_put_record(tx, path, &b, pks, n);
+	api_buf_free(&b);
+	return rc;
+}
+
+static int
+build_case(void *ctx, api_tx *tx)
+{
+	struct op *op = ctx;
+	api_staff_list l = { 0 };
+	unsigned char (*pks)[32] = NULL;
+	size_t npk = 0;
+	api_buf b = { 0 };
+	char path[128], rcp[API_AGE_RECIPIENT_LEN + 2];
+	int rc;
+
+	snprintf(path, sizeof path, "%s/team", op->dir);
+	rc = api_tx_read(tx, path, &b);
+	if (rc == 0) {
+		rc = api_error_set(API_EEXIST, "case %s exists already", op->id);
+		goto out;
+	}
+	b.len = 0;
+	if ((rc = api_tx_staff(tx, &l)) < 0 ||
+	    (rc = api_staff_require(&l, op->me, "caseworker lead admin")) < 0 ||
+	    (rc = api_event_recipients(&l, &pks, &npk)) < 0)
+		goto out;
+	/* events: the case key, then leads and service staff */
+	memmove(pks + 1, pks, npk * 32);
+	memcpy(pks[0], op->pk, 32);
+	npk++;
+	if ((rc = api_team_format(&op->team, &b)) < 0 ||
+	    (rc = api_tx_put(tx, path, b.ptr, b.len)) < 0)
+		goto out;
+	api_age_recipient_encode(rcp, op->pk);
+	strcat(rcp, "\n");
+	snprintf(path, sizeof path, "%s/recipient", op->dir);
+	if ((rc = api_tx_put(tx, path, rcp, strlen(rcp))) < 0)
+		goto out;
+
+	const char *note[] = { "Case", op->id, "Note", op->note, "Author",
+	    op->me->handle, "Date", op->date, "Type", "intake", "Referral",
+	    op->referral, NULL };
+	snprintf(path, sizeof path, "%s/notes/%s.md.age", op->dir, op->note);
+	if ((rc = put_record(tx, path, note, op->body, op->bodylen,
+	    (const unsigned char (*)[32])pks, 1)) < 0)
+		goto out;
+	const char *opened[] = { "Case", op->id, "Event", op->opened, "Author",
+	    op->me->handle, "Date", op->date, "Type", "opened", "Phase",
+	    op->phase, "Referral", op->referral, NULL };
+	snprintf(path, sizeof path, "%s/events/%s.age", op->dir, op->opened);
+	if ((rc = put_record(tx, path, opened, NULL, 0,
+	    (const unsigned char (*)[32])pks, npk)) < 0)
+		goto out;
+	if (strcmp(op->phase, "intake") == 0) {
+		/* the intake meeting is the first contact */
+		const char *contact[] = { "Case", op->id, "Event", op->contact,
+		    "Author", op->me->handle, "Date", op->date, "Type", "contact",
+		    "Note", op->note, "Kind", "intake", NULL };
+		snprintf(path, sizeof path, "%s/events/%s.age", op->dir,
+		    op->contact);
+		if ((rc = put_record(tx, path, contact, NULL, 0,
+		    (const unsigned char (*)[32])pks, npk)) < 0)
+			goto out;
+	}
+	rc = api_tx_message(tx, "new: case opened", "new", op->id, op->note);
+out:
+	free(pks);
+	api_buf_free(&b);
+	api_staff_list_free(&l);
+	return rc;
+}
+
+/*
+ * The case was not opened: put the keys ref back as it was if nobody
+ * wrote to it since, else remove the envelope with another commit.
+ */
+static void
+undo_key(api_store *s, struct op *op, const git_oid *old, const char *ours)
+{
+	git_repository *repo = api_store_repo(s);
+	git_reference *r = NULL;
+	git_oid id;
+	int rc = -1;
+
+	if (git_oid_fromstr(&id, ours) < 0)
+		return;
+	if (old != NULL)
+		rc = git_reference_create_matching(&r, repo, API_KEYS_REF, old, 1,
+		    &id, "api-new: case not opened");
+	else if (git_reference_lookup(&r, repo, API_KEYS_REF) == 0 &&
+	    git_oid_equal(git_reference_target(r), &id))
+		rc = git_reference_delete(r);
+	git_reference_free(r);
+	if (rc < 0) {
+		op->remove_key = 1;
+		(void)api_store_write_ref(s, op->me, API_KEYS_REF, API_WRITE_ROOT,
+		    build_key, op, NULL);
+	}
+}
+
+/* An assigned handle must be active staff who can work a case. */
+static void
+check_member(const api_staff_list *l, const char *h)
+{
+	long i = api_staff_find(l, h);
+
+	if (i < 0)
+		cli_die("--assign %s: no such member of staff", h);
+	if (l->v[i].valid_until[0])
+		cli_die("--assign %s: retired on %s", h, l->v[i].valid_until);
+	if (strcmp(l->v[i].role, "caseworker") != 0 &&
+	    strcmp(l->v[i].role, "lead") != 0 && strcmp(l->v[i].role, "admin") != 0)
+		cli_die("--assign %s: has role %s; a case team needs caseworkers, "
+		    "leads or admins", h, l->v[i].role);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "passphrase-fd", required_argument, NULL, 'P' },
+		{ "assign", required_argument, NULL, 'a' },
+		{ "referral", required_argument, NULL, 'r' },
+		{ "date", required_argument, NULL, 'd' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "file", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *ident = NULL, *msg = NULL, *file = NULL;
+	const char **assign = NULL;
+	size_t nassign = 0;
+	char today[11], tmpl[1024];
+	char *vals[2] = { 0 };
+	int c, pass_fd = -1;
+	api_buf text = { 0 };
+	api_staff_list l;
+	struct op op;
+	api_store *s;
+	long d;
+
+	memset(&op, 0, sizeof op);
+	cli_start("api-new");
+	if ((assign = calloc((size_t)argc, sizeof *assign)) == NULL)
+		cli_die("out of memory");
+	while ((c = getopt_long(argc, argv, "hC:i:m:F:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'i': ident = optarg; break;
+		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
+		case 'a': assign[nassign++] = optarg; break;
+		case 'r': op.referral = optarg; break;
+		case 'd': op.date = optarg; break;
+		case 'm': msg = optarg; break;
+		case 'F': file = optarg; break;
+		case 'h':
+			printf("api-new - open a case and print its ID\n");
+			usage(stdout);
+			return cli_flush();
+		case 'V': printf("api-new %s\n", API_VERSION); return cli_flush();
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || (msg && file)) {
+		usage(stderr);
+		return 2;
+	}
+	s = cli_store(dir);
+	if (api_store_staff(s, &l) < 0)
+		cli_die_lib();
+	op.staff = &l;
+	op.me = cli_identity(ident, pass_fd);
+	if (api_staff_require(&l, op.me, "caseworker lead admin") < 0)
+		cli_die_lib();
+	/* the lead caseworker first: a caseworker opening a case leads it;
+	 * a lead or admin opening one hands it to the first assigned */
+	if (strcmp(l.v[api_staff_find(&l, op.me->handle)].role, "caseworker") == 0 &&
+	    api_team_add(&op.team, op.me->handle) < 0)
+		cli_die_lib();
+	for (size_t i = 0; i < nassign; i++) {
+		check_member(&l, assign[i]);
+		if (api_team_add(&op.team, assign[i]) < 0)
+			cli_die_lib();
+	}
+	if (api_team_add(&op.team, op.me->handle) < 0)
+		cli_die_lib();
+
+	api_date_format(today, api_date_today());
+	snprintf(tmpl, sizeof tmpl, "Date: %s\nReferral: %s\n\n" CLI_EDIT_MARK
+	    "\n\n", op.date ? op.date : today, op.referral ? op.referral : "");
+	if (cli_text(&text, msg, file, tmpl)) {
+		op.body = cli_edited(&text, "Date Referral", vals, 2, &op.bodylen);
+		op.date = vals[0];
+		op.referral = vals[1];
+	} else {
+		op.body = (const char *)text.ptr;
+		op.bodylen = text.len;
+	}
+	if (op.date == NULL)
+		op.date = today;
+	if (api_date_parse(op.date, &d) < 0)
+		cli_die_lib();
+	op.phase = op.referral ? "referral" : "intake";
+
+	int64_t now = (int64_t)time(NULL);
+	if ((op.sk = sodium_malloc(32)) == NULL)
+		cli_die("out of secure memory");
+	if (api_age_keypair(op.pk, op.sk) < 0 ||
+	    api_obj_id_new(op.note, now) < 0 || api_obj_id_new(op.opened, now) < 0 ||
+	    api_obj_id_new(op.contact, now) < 0)
+		cli_die_lib();
+	api_case_id_new(op.id);
+	api_case_dir(op.dir, op.id);
+	/* the key first: a case on main without its key could not be read */
+	git_oid old;
+	int had = git_reference_name_to_id(&old, api_store_repo(s),
+	    API_KEYS_REF) == 0;
+	char ours[GIT_OID_HEXSZ + 1];
+	if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
+	    build_key, &op, ours) < 0)
+		cli_die_lib();
+	if (api_store_write(s, op.me, build_case, &op, NULL) < 0) {
+		char err[512];
+		snprintf(err, sizeof err, "%s", api_error_last());
+		undo_key(s, &op, had ? &old : NULL, ours);
+		cli_die("%s", err);
+	}
+	printf("%s\n", op.id);
+	sodium_free(op.sk);
+	api_team_free(&op.team);
+	api_staff_list_free(&l);
+	api_buf_free(&text);
+	free(assign);
+	api_identity_free((api_identity *)op.me);
+	api_store_free(s);
+	return cli_flush();
+}

@@ -1,0 +1,852 @@
+/*
+ * case.c - cases: IDs, the team file, the case key envelope, records.
+ *
+ * A case lives at cases/SH/ID on main (SH: the first two characters of
+ * the ID): "team" (one handle a line, the lead caseworker first),
+ * "recipient" (the case's age public key), notes/ and events/ (age files
+ * encrypted to that key; events also to the store's leads and service
+ * staff).  The case's secret keys are in a separate ref, API_KEYS_REF, at
+ * cases/SH/ID/key.age: an age identity file encrypted to the team.  That
+ * ref keeps no history (every commit on it is a root), so that destroying
+ * a case's envelope destroys the only way to read the case.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <git2.h>
+#include <sodium.h>
+
+#include "api.h"
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+struct api_case {
+	api_store *s;
+	char id[API_CASE_ID_LEN + 1];
+	char dir[32];
+	api_team team;
+	unsigned char pk[32];
+	git_tree *tree;              /* cases/SH/ID on the tip of main */
+	api_age_keys *keys;          /* the case keys, after unlock */
+	api_age_keys *mine;          /* the reader's own key */
+};
+
+/* ---- IDs ------------------------------------------------------------- */
+
+static void
+random_chars(char *out, size_t n, int lower)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = crockford[randombytes_uniform(32)];
+		out[i] = lower && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = '\0';
+}
+
+void
+api_case_id_new(char *out)
+{
+	random_chars(out, API_CASE_ID_LEN, 0);
+}
+
+static int
+crockford_char(char c, int lower)
+{
+	if (lower && c >= 'a' && c <= 'z')
+		c = (char)(c - 'a' + 'A');
+	else if (c >= 'a' && c <= 'z')
+		return 0;
+	return c != '\0' && strchr(crockford, c) != NULL;
+}
+
+int
+api_case_id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!crockford_char(s[i], 0))
+			return 0;
+	return i == API_CASE_ID_LEN;
+}
+
+int
+api_obj_id_new(char *out, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+		return api_error_set(API_EINVAL, "time out of range");
+	out[16] = '-';
+	random_chars(out + 17, 6, 1);
+	return API_OK;
+}
+
+int
+api_obj_id_valid(const char *s)
+{
+	static const char pat[] = "DDDDDDDDTDDDDDDZ-cccccc";
+
+	if (strlen(s) != API_OBJ_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < API_OBJ_ID_LEN; i++) {
+		char p = pat[i], c = s[i];
+		if (p == 'D' ? !(c >= '0' && c <= '9') :
+		    p == 'c' ? !(crockford_char(c, 1) && !(c >= 'A' && c <= 'Z')) :
+		    c != p)
+			return 0;
+	}
+	return 1;
+}
+
+void
+api_case_dir(char *out, const char *id)
+{
+	snprintf(out, 32, "cases/%.2s/%s", id, id);
+}
+
+/* ---- the team file ----------------------------------------------------- */
+
+int
+api_team_has(const api_team *t, const char *handle)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->member[i], handle) == 0)
+			return 1;
+	return 0;
+}
+
+int
+api_team_add(api_team *t, const char *handle)
+{
+	char (*v)[API_HANDLE_MAX + 1];
+
+	if (!api_handle_valid(handle))
+		return api_error_set(API_EINVAL, "invalid handle '%s'", handle);
+	if (api_team_has(t, handle))
+		return API_OK;
+	if ((v = realloc(t->member, (t->n + 1) * sizeof *v)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	t->member = v;
+	snprintf(t->member[t->n++], API_HANDLE_MAX + 1, "%s", handle);
+	return API_OK;
+}
+
+int
+api_team_parse(api_team *t, const char *text, size_t len)
+{
+	char h[API_HANDLE_MAX + 1];
+	size_t i = 0;
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;
+		if (nl == NULL || n == 0 || n > API_HANDLE_MAX)
+			goto bad;
+		memcpy(h, text + i, n);
+		h[n] = '\0';
+		if (!api_handle_valid(h) || api_team_has(t, h))
+			goto bad;
+		if ((rc = api_team_add(t, h)) < 0) {
+			api_team_free(t);
+			return rc;
+		}
+		i += n + 1;
+	}
+	if (t->n > 0)
+		return API_OK;
+bad:
+	api_team_free(t);
+	return api_error_set(API_EINVAL, "team file: not one handle a line");
+}
+
+int
+api_team_format(const api_team *t, api_buf *out)
+{
+	int rc;
+
+	for (size_t i = 0; i < t->n; i++)
+		if ((rc = api_buf_append(out, t->member[i],
+		    strlen(t->member[i]))) < 0 ||
+		    (rc = api_buf_append(out, "\n", 1)) < 0)
+			return rc;
+	return API_OK;
+}
+
+void
+api_team_free(api_team *t)
+{
+	free(t->member);
+	memset(t, 0, sizeof *t);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Length of the UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], need, min;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, min = 0x80, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, min = 0x800, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	if (n < need + 1)
+		return 0;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+int
+api_text_check(const void *text, size_t len, const char *what)
+{
+	const unsigned char *s = text;
+	size_t line = 1;
+
+	for (size_t i = 0; i < len; ) {
+		size_t n;
+		if (s[i] == '\0')
+			return api_error_set(API_EINVAL, "%s: NUL byte on line %zu",
+			    what, line);
+		if ((n = utf8_len(s + i, len - i)) == 0)
+			return api_error_set(API_EINVAL, "%s: invalid UTF-8 on line %zu",
+			    what, line);
+		if (s[i] == '\n')
+			line++;
+		i += n;
+	}
+	return API_OK;
+}
+
+int
+api_record_field(api_buf *out, const char *key, const char *value)
+{
+	int rc;
+
+	if (value == NULL || *value == '\0')
+		return API_OK;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return api_error_set(API_EINVAL, "%s: control character in "
+			    "the value", key);
+	if ((rc = api_text_check(value, strlen(value), key)) < 0)
+		return rc;
+	if ((rc = api_buf_append(out, key, strlen(key))) < 0 ||
+	    (rc = api_buf_append(out, ": ", 2)) < 0 ||
+	    (rc = api_buf_append(out, value, strlen(value))) < 0 ||
+	    (rc = api_buf_append(out, "\n", 1)) < 0)
+		return rc;
+	return API_OK;
+}
+
+int
+api_record_parse(api_record *r, const void *text, size_t len)
+{
+	char *p, *end;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	r->text.secret = 1;
+	if ((rc = api_text_check(text, len, "record")) < 0 ||
+	    (rc = api_buf_append(&r->text, text, len)) < 0)
+		goto fail;
+	p = (char *)r->text.ptr;
+	end = p + len;
+	while (p < end && *p != '\n') {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *colon;
+		if (nl == NULL)
+			nl = end;
+		*nl = '\0';
+		colon = strchr(p, ':');
+		if (colon == NULL || colon == p || r->n == API_RECORD_FIELDS) {
+			rc = api_error_set(API_EINVAL, "record header: line '%.40s' is "
+			    "not 'Key: value'", p);
+			goto fail;
+		}
+		for (char *k = p; k < colon; k++)
+			if (!((*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z') ||
+			    (*k >= '0' && *k <= '9') || *k == '-')) {
+				rc = api_error_set(API_EINVAL, "record header: bad key");
+				goto fail;
+			}
+		*colon = '\0';
+		r->key[r->n] = p;
+		p = colon + 1;
+		while (*p == ' ')
+			p++;
+		r->val[r->n++] = p;
+		p = nl + 1;
+	}
+	if (p < end)
+		p++;                 /* the empty line */
+	if (p > end)
+		p = end;
+	r->body = p;
+	r->bodylen = (size_t)(end - p);
+	return API_OK;
+fail:
+	api_record_free(r);
+	return rc;
+}
+
+const char *
+api_record_get(const api_record *r, const char *key)
+{
+	for (size_t i = r->n; i > 0; i--)
+		if (strcasecmp(r->key[i - 1], key) == 0)
+			return r->val[i - 1];
+	return NULL;
+}
+
+void
+api_record_free(api_record *r)
+{
+	api_buf_free(&r->text);
+	memset(r, 0, sizeof *r);
+}
+
+/* ---- dates ---------------------------------------------------------------- */
+
+/* days since 1970-01-01 of a proleptic Gregorian date */
+static long
+days_from_civil(long y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+int
+api_date_parse(const char *s, long *days)
+{
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31 };
+	unsigned y, m, d;
+	char tail;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3)
+		goto bad;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !(s[i] >= '0' && s[i] <= '9'))
+			goto bad;
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] ||
+	    (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		goto bad;
+	*days = days_from_civil((long)y, m, d);
+	return API_OK;
+bad:
+	return api_error_set(API_EINVAL, "'%s' is not a date (YYYY-MM-DD)", s);
+}
+
+void
+api_date_format(char out[11], long days)
+{
+	time_t t = (time_t)days * 86400;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, 11, "%Y-%m-%d", &tm) != 10)
+		snprintf(out, 11, "%s", "0000-00-00");
+}
+
+long
+api_date_today(void)
+{
+	return (long)(time(NULL) / 86400);
+}
+
+/* ---- reading a case ------------------------------------------------------ */
+
+/* The full ID of a case by ID or unique prefix (upper-cased). */
+static int
+case_resolve(git_repository *repo, git_tree *root, const char *arg,
+    char *id)
+{
+	char want[API_CASE_ID_LEN + 1], path[16];
+	git_tree_entry *e = NULL;
+	git_tree *shard = NULL;
+	size_t n = strlen(arg), found = 0;
+
+	if (n < 4 || n > API_CASE_ID_LEN)
+		return api_error_set(API_EINVAL, "'%s' is not a case ID", arg);
+	for (size_t i = 0; i <= n; i++) {
+		char c = arg[i];
+		want[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+		if (i < n && !crockford_char(want[i], 0))
+			return api_error_set(API_EINVAL, "'%s' is not a case ID", arg);
+	}
+	snprintf(path, sizeof path, "cases/%.2s", want);
+	if (git_tree_entry_bypath(&e, root, path) < 0 ||
+	    git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&shard, repo, git_tree_entry_id(e)) < 0)
+		goto out;
+	for (size_t i = 0; i < git_tree_entrycount(shard); i++) {
+		const char *name = git_tree_entry_name(
+		    git_tree_entry_byindex(shard, i));
+		if (strncmp(name, want, n) == 0 && api_case_id_valid(name)) {
+			if (found++)
+				break;
+			snprintf(id, API_CASE_ID_LEN + 1, "%s", name);
+		}
+	}
+out:
+	git_tree_free(shard);
+	git_tree_entry_free(e);
+	if (found == 1)
+		return API_OK;
+	if (found > 1)
+		return api_error_set(API_EINVAL, "case prefix %s is ambiguous; give "
+		    "more characters", want);
+	return api_error_set(API_ENOTFOUND, "no case %s in this store", want);
+}
+
+static int
+blob_read(git_repository *repo, git_tree *tree, const char *path,
+    api_buf *out, size_t max)
+{
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc;
+
+	if (git_tree_entry_bypath(&e, tree, path) < 0)
+		return api_error_set(API_ENOTFOUND, "no %s", path);
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&b, git_tree_owner(tree), git_tree_entry_id(e)) < 0)
+		rc = api_error_set(API_EINVAL, "%s is not a file", path);
+	else if ((size_t)git_blob_rawsize(b) > max)
+		rc = api_error_set(API_EINVAL, "%s is larger than %zu bytes", path,
+		    max);
+	else
+		rc = api_buf_append(out, git_blob_rawcontent(b),
+		    (size_t)git_blob_rawsize(b));
+	(void)repo;
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+int
+api_case_load(api_store *s, const char *arg, api_case **out)
+{
+	git_repository *repo = api_store_repo(s);
+	git_tree *root = NULL;
+	git_tree_entry *e = NULL;
+	api_buf b = { 0 };
+	api_case *c;
+	int rc;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	c->s = s;
+	if ((rc = api_store_tree(s, NULL, &root)) < 0 ||
+	    (rc = case_resolve(repo, root, arg, c->id)) < 0)
+		goto out;
+	api_case_dir(c->dir, c->id);
+	if (git_tree_entry_bypath(&e, root, c->dir) < 0 ||
+	    git_tree_lookup(&c->tree, repo, git_tree_entry_id(e)) < 0) {
+		rc = api_git_fail(API_EIO, c->dir);
+		goto out;
+	}
+	if ((rc = blob_read(repo, c->tree, "team", &b, 65536)) < 0 ||
+	    (rc = api_team_parse(&c->team, (char *)b.ptr, b.len)) < 0) {
+		rc = api_error_set(rc, "case %s: %s", c->id, api_error_last());
+		goto out;
+	}
+	b.len = 0;
+	if ((rc = blob_read(repo, c->tree, "recipient", &b, 256)) < 0)
+		goto out;
+	while (b.len && (b.ptr[b.len - 1] == '\n'))
+		b.ptr[--b.len] = '\0';
+	if ((rc = api_age_recipient_parse(c->pk, (char *)b.ptr)) < 0)
+		rc = api_error_set(API_EINVAL, "case %s: bad recipient file", c->id);
+out:
+	api_buf_free(&b);
+	git_tree_entry_free(e);
+	git_tree_free(root);
+	if (rc < 0)
+		api_case_free(c);
+	else
+		*out = c;
+	return rc;
+}
+
+void
+api_case_free(api_case *c)
+{
+	if (c == NULL)
+		return;
+	api_team_free(&c->team);
+	git_tree_free(c->tree);
+	api_age_keys_free(c->keys);
+	api_age_keys_free(c->mine);
+	free(c);
+}
+
+const char *
+api_case_id(const api_case *c)
+{
+	return c->id;
+}
+
+const api_team *
+api_case_team(const api_case *c)
+{
+	return &c->team;
+}
+
+const unsigned char *
+api_case_pk(const api_case *c)
+{
+	return c->pk;
+}
+
+int
+api_case_files(api_case *c, const char *kind, char ***names, size_t *n)
+{
+	git_tree_entry *e = NULL;
+	git_tree *t = NULL;
+	size_t count, k = 0;
+	int rc = API_OK;
+
+	*names = NULL;
+	*n = 0;
+	if (git_tree_entry_bypath(&e, c->tree, kind) < 0)
+		return API_OK;
+	if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&t, git_tree_owner(c->tree),
+	    git_tree_entry_id(e)) < 0) {
+		git_tree_entry_free(e);
+		return api_error_set(API_EINVAL, "case %s: %s is not a directory",
+		    c->id, kind);
+	}
+	count = git_tree_entrycount(t);
+	if ((*names = calloc(count ? count : 1, sizeof **names)) == NULL)
+		rc = api_error_set(API_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		if (((*names)[k++] = strdup(git_tree_entry_name(
+		    git_tree_entry_byindex(t, i)))) == NULL)
+			rc = api_error_set(API_ENOMEM, "out of memory");
+	*n = k;
+	git_tree_free(t);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+static int
+keys_of(api_age_keys **out, const unsigned char *sk)
+{
+	int rc;
+
+	if (*out != NULL)
+		return API_OK;
+	if ((rc = api_age_keys_new(out)) < 0)
+		return rc;
+	return api_age_keys_add_x25519(*out, sk);
+}
+
+int
+api_case_unlock(api_case *c, const api_identity *me)
+{
+	api_buf env = { 0 }, plain = { 0 };
+	char path[48];
+	int rc;
+
+	if (c->keys != NULL)
+		return API_OK;
+	plain.secret = 1;
+	snprintf(path, sizeof path, "%s/key.age", c->dir);
+	if ((rc = keys_of(&c->mine, me->age_sk)) < 0)
+		return rc;
+	rc = api_store_read_ref(c->s, API_KEYS_REF, path, &env);
+	if (rc == API_ENOTFOUND) {
+		rc = api_error_set(API_ENOTFOUND, "case %s has no key: its "
+		    "records cannot be read by anyone", c->id);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	rc = api_age_decrypt_mem(c->mine, env.ptr, env.len, &plain, 65536,
+	    API_AGE_BINARY);
+	if (rc == API_EAGE_NOMATCH) {
+		rc = api_error_set(API_EPERM, "%s is not on the team of case %s",
+		    me->handle, c->id);
+		goto out;
+	}
+	if (rc < 0) {
+		rc = api_error_set(rc, "case %s: key envelope: %s", c->id,
+		    api_error_last());
+		goto out;
+	}
+	if ((rc = api_age_keys_new(&c->keys)) < 0 ||
+	    (rc = api_age_keys_add_identities(c->keys, (char *)plain.ptr,
+	    plain.len)) < 0 || api_age_keys_count(c->keys) == 0) {
+		api_age_keys_free(c->keys);
+		c->keys = NULL;
+		rc = api_error_set(API_EINVAL, "case %s: key envelope holds no key",
+		    c->id);
+	}
+out:
+	api_buf_free(&env);
+	api_buf_free(&plain);
+	return rc;
+}
+
+int
+api_case_read(api_case *c, const api_identity *me, const char *kind,
+    const char *name, api_record *r)
+{
+	int note = strcmp(kind, "notes") == 0;
+	const char *suffix = note ? ".md.age" : ".age";
+	char path[128], obj[API_OBJ_ID_LEN + 1];
+	api_buf ct = { 0 }, plain = { 0 };
+	size_t nl = strlen(name), sl = strlen(suffix);
+	const char *v;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	if (nl != API_OBJ_ID_LEN + sl || strcmp(name + nl - sl, suffix) != 0)
+		return api_error_set(API_EINVAL, "case %s: unexpected file %s/%s",
+		    c->id, kind, name);
+	memcpy(obj, name, API_OBJ_ID_LEN);
+	obj[API_OBJ_ID_LEN] = '\0';
+	plain.secret = 1;
+	snprintf(path, sizeof path, "%s/%s", kind, name);
+	if ((rc = blob_read(api_store_repo(c->s), c->tree, path, &ct,
+	    (size_t)API_NOTE_MAX * 2)) < 0)
+		goto out;
+	rc = API_EAGE_NOMATCH;
+	if (c->keys != NULL)
+		rc = api_age_decrypt_mem(c->keys, ct.ptr, ct.len, &plain,
+		    API_NOTE_MAX + 65536, API_AGE_BINARY);
+	if (rc == API_EAGE_NOMATCH && me != NULL) {
+		plain.len = 0;
+		if ((rc = keys_of(&c->mine, me->age_sk)) == 0)
+			rc = api_age_decrypt_mem(c->mine, ct.ptr, ct.len, &plain,
+			    API_NOTE_MAX + 65536, API_AGE_BINARY);
+	}
+	if (rc == API_EAGE_NOMATCH) {
+		rc = api_error_set(API_EPERM, "%s/%s/%s: not readable with %s's "
+		    "keys", c->dir, kind, name, me ? me->handle : "the case");
+		goto out;
+	}
+	if (rc < 0) {
+		rc = api_error_set(rc, "%s/%s/%s: %s", c->dir, kind, name,
+		    api_error_last());
+		goto out;
+	}
+	if ((rc = api_record_parse(r, plain.ptr, plain.len)) < 0) {
+		rc = api_error_set(rc, "%s/%s/%s: %s", c->dir, kind, name,
+		    api_error_last());
+		goto out;
+	}
+	/* binding: the record names its case and itself */
+	if ((v = api_record_get(r, "Case")) == NULL || strcmp(v, c->id) != 0 ||
+	    (v = api_record_get(r, note ? "Note" : "Event")) == NULL ||
+	    strcmp(v, obj) != 0) {
+		api_record_free(r);
+		rc = api_error_set(API_EINVAL, "%s/%s/%s: tampering: the record "
+		    "names another case or object (moved ciphertext)", c->dir,
+		    kind, name);
+	}
+out:
+	api_buf_free(&ct);
+	api_buf_free(&plain);
+	return rc;
+}
+
+int
+api_cases_each(api_store *s, int (*fn)(void *ctx, const char *id), void *ctx)
+{
+	git_repository *repo = api_store_repo(s);
+	git_tree *root = NULL, *cases = NULL, *shard = NULL;
+	git_tree_entry *e = NULL;
+	int rc = API_OK;
+
+	if ((rc = api_store_tree(s, NULL, &root)) < 0)
+		return rc;
+	if (git_tree_entry_bypath(&e, root, "cases") < 0)
+		goto out;            /* no case yet */
+	if (git_tree_lookup(&cases, repo, git_tree_entry_id(e)) < 0) {
+		rc = api_git_fail(API_EIO, "cases");
+		goto out;
+	}
+	for (size_t i = 0; rc == 0 && i < git_tree_entrycount(cases); i++) {
+		const git_tree_entry *se = git_tree_entry_byindex(cases, i);
+		if (git_tree_entry_type(se) != GIT_OBJECT_TREE)
+			continue;
+		if (git_tree_lookup(&shard, repo, git_tree_entry_id(se)) < 0) {
+			rc = api_git_fail(API_EIO, "cases");
+			break;
+		}
+		for (size_t j = 0; rc == 0 && j < git_tree_entrycount(shard); j++) {
+			const char *name = git_tree_entry_name(
+			    git_tree_entry_byindex(shard, j));
+			if (api_case_id_valid(name))
+				rc = fn(ctx, name);
+		}
+		git_tree_free(shard);
+		shard = NULL;
+	}
+out:
+	git_tree_free(cases);
+	git_tree_entry_free(e);
+	git_tree_free(root);
+	return rc;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+int
+api_event_recipients(const api_staff_list *l, unsigned char (**pks)[32],
+    size_t *n)
+{
+	*n = 0;
+	/* one spare: api_tx_case puts the case key in front */
+	if ((*pks = calloc(l->n + 1, 32)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].valid_until[0] == '\0' &&
+		    (strcmp(l->v[i].role, "service") == 0 ||
+		    strcmp(l->v[i].role, "lead") == 0))
+			memcpy((*pks)[(*n)++], l->v[i].pub.age_pk, 32);
+	return API_OK;
+}
+
+int
+api_case_envelope(api_buf *out, const char *id, const unsigned char *sks,
+    size_t nsk, const api_team *team, const api_staff_list *staff)
+{
+	unsigned char (*pks)[32] = NULL;
+	char line[API_AGE_IDENTITY_LEN + 2];
+	api_buf plain = { 0 };
+	int rc = API_OK;
+
+	plain.secret = 1;
+	if (team->n == 0)
+		return api_error_set(API_EINVAL, "case %s: empty team", id);
+	if ((pks = calloc(team->n, 32)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	for (size_t i = 0; i < team->n; i++) {
+		long k = api_staff_find(staff, team->member[i]);
+		if (k < 0 || staff->v[k].valid_until[0]) {
+			rc = api_error_set(API_EINVAL, "%s is not an active member of "
+			    "staff", team->member[i]);
+			goto out;
+		}
+		memcpy(pks[i], staff->v[k].pub.age_pk, 32);
+	}
+	snprintf(line, sizeof line, "# api case key: %s\n", id);
+	if ((rc = api_buf_append(&plain, line, strlen(line))) < 0)
+		goto out;
+	for (size_t i = 0; i < nsk; i++) {
+		if ((rc = api_age_identity_encode(line, sks + 32 * i)) < 0)
+			goto out;
+		strcat(line, "\n");
+		if ((rc = api_buf_append(&plain, line, strlen(line))) < 0)
+			goto out;
+	}
+	sodium_memzero(line, sizeof line);
+	rc = api_age_encrypt_mem((const unsigned char (*)[32])pks, team->n,
+	    plain.ptr, plain.len, out, 0);
+out:
+	api_buf_free(&plain);
+	free(pks);
+	return rc;
+}
+
+int
+api_tx_put_record(api_tx *tx, const char *path, const api_buf *plain,
+    const unsigned char (*pks)[32], size_t n)
+{
+	api_buf ct = { 0 };
+	int rc;
+
+	if ((rc = api_age_encrypt_mem(pks, n, plain->ptr, plain->len, &ct,
+	    0)) == 0)
+		rc = api_tx_put(tx, path, ct.ptr, ct.len);
+	api_buf_free(&ct);
+	return rc;
+}
+
+int
+api_tx_case(api_tx *tx, const char *id, const api_identity *me,
+    api_case_w *w)
+{
+	api_staff_list l = { 0 };
+	api_buf b = { 0 };
+	char path[48];
+	int rc;
+
+	memset(w, 0, sizeof *w);
+	api_case_dir(w->dir, id);
+	snprintf(path, sizeof path, "%s/team", w->dir);
+	if ((rc = api_tx_read(tx, path, &b)) < 0) {
+		rc = api_error_set(rc == API_ENOTFOUND ? API_ENOTFOUND : rc,
+		    "no case %s in this store", id);
+		goto out;
+	}
+	if ((rc = api_team_parse(&w->team, (char *)b.ptr, b.len)) < 0 ||
+	    (rc = api_tx_staff(tx, &l)) < 0 ||
+	    (rc = api_staff_require(&l, me, "caseworker lead admin")) < 0)
+		goto out;
+	if (!api_team_has(&w->team, me->handle) &&
+	    api_staff_require(&l, me, "lead admin") < 0) {
+		rc = api_error_set(API_EPERM, "%s is not on the team of case %s",
+		    me->handle, id);
+		goto out;
+	}
+	b.len = 0;
+	snprintf(path, sizeof path, "%s/recipient", w->dir);
+	if ((rc = api_tx_read(tx, path, &b)) < 0 ||
+	    (rc = api_event_recipients(&l, &w->pks, &w->npk)) < 0)
+		goto out;
+	while (b.len && b.ptr[b.len - 1] == '\n')
+		b.ptr[--b.len] = '\0';
+	/* the case key first, then the leads and service staff */
+	memmove(w->pks + 1, w->pks, w->npk * 32);
+	if ((rc = api_age_recipient_parse(w->pks[0], (char *)b.ptr)) < 0) {
+		rc = api_error_set(API_EINVAL, "case %s: bad recipient file", id);
+		goto out;
+	}
+	w->npk++;
+out:
+	api_staff_list_free(&l);
+	api_buf_free(&b);
+	if (rc < 0)
+		api_case_w_free(w);
+	return rc;
+}
+
+void
+api_case_w_free(api_case_w *w)
+{
+	api_team_free(&w->team);
+	free(w->pks);
+	w->pks = NULL;
+	w->npk = 0;
+}
