@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-#define DEFAULT_TYPES "ideological psychosocial network crisis assessment admin"
+#define DEFAULT_TYPES "psychosocial ideological network crisis assessment admin"
 
 struct op {
 	const api_identity *me;
@@ -120,7 +120,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *ident = NULL, *msg = NULL, *file = NULL, *types;
-	char today[11], tmpl[1024], durbuf[16];
+	char today[11], tmpl[1024], durbuf[16], deftype[64];
 	char *vals[6] = { 0 };
 	int c, pass_fd = -1;
 	api_buf text = { 0 };
@@ -170,7 +170,7 @@ main(int argc, char **argv)
 
 	snprintf(tmpl, sizeof tmpl, "Type: %s\nDate: %s\nDuration: %s\n"
 	    "Partner: %s\nNext: %s\n\n" CLI_EDIT_MARK "\n\n",
-	    op.type ? op.type : "psychosocial", op.date ? op.date : today,
+	    op.type ? op.type : "", op.date ? op.date : today,
 	    op.duration ? op.duration : "", op.partner ? op.partner : "",
 	    op.next ? op.next : "");
 	if (cli_text(&text, msg, file, tmpl)) {
@@ -185,8 +185,12 @@ main(int argc, char **argv)
 		op.body = (const char *)text.ptr;
 		op.bodylen = text.len;
 	}
-	if (op.type == NULL)
-		op.type = "psychosocial";
+	if (op.type == NULL) {
+		/* the first of the configured types */
+		size_t n = strcspn(types, " \t");
+		snprintf(deftype, sizeof deftype, "%.*s", (int)n, types);
+		op.type = deftype;
+	}
 	if (!word_in(op.type, types))
 		cli_die("unknown note type '%s' (one of: %s)", op.type, types);
 	if (op.date == NULL)
