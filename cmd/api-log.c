@@ -209,8 +209,7 @@ main(int argc, char **argv)
 	}
 	if (op.corrects && !api_obj_id_valid(op.corrects))
 		cli_die("--corrects: '%s' is not a note ID", op.corrects);
-	int64_t now = (int64_t)time(NULL);
-	if (api_obj_id_new(op.note, now) < 0 || api_obj_id_new(op.event, now) < 0)
+	if (api_obj_id_new(op.note) < 0 || api_obj_id_new(op.event) < 0)
 		cli_die_lib();
 	if (api_store_write(s, op.me, build, &op, NULL) < 0)
 		cli_die_lib();

@@ -279,12 +279,11 @@ main(int argc, char **argv)
 		cli_die_lib();
 	op.phase = op.referral ? "referral" : "intake";
 
-	int64_t now = (int64_t)time(NULL);
 	if ((op.sk = sodium_malloc(32)) == NULL)
 		cli_die("out of secure memory");
 	if (api_age_keypair(op.pk, op.sk) < 0 ||
-	    api_obj_id_new(op.note, now) < 0 || api_obj_id_new(op.opened, now) < 0 ||
-	    api_obj_id_new(op.contact, now) < 0)
+	    api_obj_id_new(op.note) < 0 || api_obj_id_new(op.opened) < 0 ||
+	    api_obj_id_new(op.contact) < 0)
 		cli_die_lib();
 	api_case_id_new(op.id);
 	api_case_dir(op.dir, op.id);

@@ -447,14 +447,15 @@ int api_store_tree(api_store *s, const char *ref, struct git_tree **out);
 
 #define API_KEYS_REF "refs/api/keys"
 #define API_CASE_ID_LEN 10       /* Crockford base32, 50 random bits */
-#define API_OBJ_ID_LEN 23        /* 20261126T143000Z-k3vd2x */
+#define API_OBJ_ID_LEN 27        /* 20261126T143000.123Z-k3vd2x */
 #define API_NOTE_MAX (16 * 1024 * 1024)   /* the text of one note */
 
 /* A new case ID (out: API_CASE_ID_LEN + 1 bytes). */
 void api_case_id_new(char *out);
 int api_case_id_valid(const char *s);
-/* A new note or event ID for time t (out: API_OBJ_ID_LEN + 1 bytes). */
-int api_obj_id_new(char *out, int64_t t);
+/* A new note or event ID, now to the millisecond and 30 random bits
+ * (out: API_OBJ_ID_LEN + 1 bytes). */
+int api_obj_id_new(char *out);
 int api_obj_id_valid(const char *s);
 /* "cases/SH/ID" (out: 32 bytes). */
 void api_case_dir(char *out, const char *id);
@@ -550,6 +551,45 @@ void api_case_w_free(api_case_w *w);
 /* Writes one encrypted record at path in tx. */
 int api_tx_put_record(api_tx *tx, const char *path, const api_buf *plain,
 	const unsigned char (*pks)[32], size_t n);
+
+/* --- status.c: a case's state and its reminders ----------------------- */
+
+/* Dates are days since 1970-01-01; -1: none. */
+typedef struct api_case_state {
+	char id[API_CASE_ID_LEN + 1];
+	char lead[API_HANDLE_MAX + 1];       /* the team's first member */
+	char phase[32], prev[32];            /* now, and before the last change */
+	char reason[64];                     /* of the last change, if any */
+	long since;                          /* the day of the last change */
+	long opened, last_contact, last_assessment;
+	long appointment;                    /* the last one scheduled */
+	long review, release, custody, retention;
+	int consent;                         /* the last consent event: given */
+} api_case_state;
+/* Reads every event of c (with the case keys or me's own key). */
+int api_case_state_load(api_case *c, const api_identity *me,
+	api_case_state *st);
+/* The configured phases, in order (the last one is "closed"). */
+const char *api_phases(const api_conf *conf);
+/*
+ * The phase a case goes to when asked for "to" (a phase or "reopen"):
+ * forward one phase, from paused back to the one before, to the last
+ * (closed) from anywhere with a configured reason, reopen from closed to
+ * the phase before closing.  Else API_EINVAL naming the allowed moves.
+ */
+int api_phase_next(const api_conf *conf, const api_case_state *st,
+	const char *to, const char *reason, char *out, size_t cap);
+
+typedef struct api_due {
+	char id[API_CASE_ID_LEN + 1];
+	char lead[API_HANDLE_MAX + 1];
+	long date;                           /* due on; before as_of: overdue */
+	char rule[16];                       /* appointment contact review ... */
+	char detail[128];                    /* one line, no personal data */
+} api_due;
+/* Appends to v what is due on or before as_of + within. */
+int api_due_compute(const api_case_state *st, const api_conf *conf,
+	long as_of, long within, api_due **v, size_t *n);
 
 /* --- edit.c: editing plaintext in memory only ---------------------------- */
 

@@ -74,23 +74,25 @@ api_case_id_valid(const char *s)
 }
 
 int
-api_obj_id_new(char *out, int64_t t)
+api_obj_id_new(char *out)
 {
-	time_t tt = (time_t)t;
+	struct timespec ts;
 	struct tm tm;
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+	/* milliseconds: records of one case sort in the order written */
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 ||
+	    gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    strftime(out, 16, "%Y%m%dT%H%M%S", &tm) != 15)
 		return api_error_set(API_EINVAL, "time out of range");
-	out[16] = '-';
-	random_chars(out + 17, 6, 1);
+	snprintf(out + 15, 8, ".%03dZ-", (int)(ts.tv_nsec / 1000000) % 1000);
+	random_chars(out + 21, 6, 1);
 	return API_OK;
 }
 
 int
 api_obj_id_valid(const char *s)
 {
-	static const char pat[] = "DDDDDDDDTDDDDDDZ-cccccc";
+	static const char pat[] = "DDDDDDDDTDDDDDD.DDDZ-cccccc";
 
 	if (strlen(s) != API_OBJ_ID_LEN)
 		return 0;

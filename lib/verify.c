@@ -112,13 +112,18 @@ id_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* name is a note or event ID followed by suffix */
 static int
 suffix_id_ok(const char *name, const char *suffix)
 {
 	size_t n = strlen(name), sl = strlen(suffix);
+	char id[API_OBJ_ID_LEN + 1];
 
-	return n > sl && strcmp(name + n - sl, suffix) == 0 &&
-	    id_ok(name, n - sl);
+	if (n != API_OBJ_ID_LEN + sl || strcmp(name + n - sl, suffix) != 0)
+		return 0;
+	memcpy(id, name, API_OBJ_ID_LEN);
+	id[API_OBJ_ID_LEN] = '\0';
+	return api_obj_id_valid(id);
 }
 
 /* The kind of the path in x->path, depth components deep. */
@@ -142,9 +147,20 @@ classify(const struct ctx *x, int depth)
 		return depth == 2 && api_handle_valid(c[1]) ? K_STAFF : K_BAD;
 	if (!IS(0, "cases"))
 		return K_BAD;
-	for (int i = 1; i < depth && i < 3; i++)
-		if (!id_ok(c[i], strcspn(c[i], "/")))
+	/* cases/SH/ID: ID a case ID, SH its first two characters */
+	if (depth >= 2 && (strcspn(c[1], "/") != 2 ||
+	    !id_ok(c[1], 2)))
+		return K_BAD;
+	if (depth >= 3) {
+		char id[API_CASE_ID_LEN + 1];
+		size_t n = strcspn(c[2], "/");
+		if (n != API_CASE_ID_LEN || strncmp(c[2], c[1], 2) != 0)
 			return K_BAD;
+		memcpy(id, c[2], n);
+		id[n] = '\0';
+		if (!api_case_id_valid(id))
+			return K_BAD;
+	}
 	if (depth == 2)
 		return K_SHARD;
 	if (depth == 3)

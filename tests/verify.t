@@ -65,8 +65,8 @@ ok $? "staff with OpenSSH keys: adm2 (admin), ld (lead), cw (caseworker)"
 # a case made by adm2 with stock git and stock age
 printf 'adm2\ncw\n' > "$T/team"
 echo "first contact" | age -r "$(age-keygen -y "$T/adm2.age")" > "$T/note1"
-t=$(tree add cases/ab/ABCDEFGH/team "$T/team" \
-	add cases/ab/ABCDEFGH/notes/x.md.age "$T/note1") &&
+t=$(tree add cases/AB/ABCDEFGH23/team "$T/team" \
+	add cases/AB/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age "$T/note1") &&
 	gitcommit adm2 "$t" "new: case opened"
 ok $? "a case opened by a commit signed by stock git"
 GOOD=$(git -C "$S" rev-parse main)
@@ -138,17 +138,17 @@ verdict staff-admin "a lead editing staff/"
 
 # (7) a note rewritten, (8) removed, (9) plaintext under cases/
 echo "other" | age -r "$(age-keygen -y "$T/adm2.age")" > "$T/note2"
-gitcommit adm2 "$(tree add cases/ab/ABCDEFGH/notes/x.md.age "$T/note2")" "x"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age "$T/note2")" "x"
 verdict append-only "a note rewritten"
-gitcommit adm2 "$(tree rm cases/ab/ABCDEFGH/notes/x.md.age)" "x"
+gitcommit adm2 "$(tree rm cases/AB/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age)" "x"
 verdict append-only "a note removed"
 echo "name, date of birth" > "$T/plain"
-gitcommit adm2 "$(tree add cases/ab/ABCDEFGH/notes/y.md.age "$T/plain")" "x"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.002Z-aaaaab.md.age "$T/plain")" "x"
 verdict age-format "a plaintext note"
 
 # more: layout, team format, allowed_signers, case-write, author name
 printf 'adm2\nfoo bar\n' > "$T/badteam"
-gitcommit adm2 "$(tree add cases/ab/ABCDEFGH/team "$T/badteam")" "x"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/team "$T/badteam")" "x"
 verdict layout "a team file that is not one handle a line"
 gitcommit adm2 "$(tree add README "$T/plain")" "x"
 verdict layout "an unexpected top-level file"
@@ -156,13 +156,13 @@ echo "adm2 ssh-ed25519 AAAA" > "$T/as"
 gitcommit adm2 "$(tree add allowed_signers "$T/as")" "x"
 verdict allowed-signers "allowed_signers not derived from staff/"
 printf 'adm2\n' > "$T/team2"
-gitcommit ld "$(tree add cases/cd/CDEFGHJK/team "$T/team2" \
-	add cases/cd/CDEFGHJK/notes/z.md.age "$T/note2")" "x"
+gitcommit ld "$(tree add cases/CD/CDEFGHJK23/team "$T/team2" \
+	add cases/CD/CDEFGHJK23/notes/20261126T143000.003Z-aaaaac.md.age "$T/note2")" "x"
 api-verify > /dev/null
 ok $? "a lead may open a case for another team"
-gitcommit cw "$(tree add cases/cd/CDEFGHJK/notes/w.md.age "$T/note2")" "x"
+gitcommit cw "$(tree add cases/CD/CDEFGHJK23/notes/20261126T143000.004Z-aaaaad.md.age "$T/note2")" "x"
 verdict case-write "a caseworker writing outside their team"
-gitcommit cw "$(tree add cases/ab/ABCDEFGH/notes/w.md.age "$T/note2")" "x"
+gitcommit cw "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.004Z-aaaaad.md.age "$T/note2")" "x"
 api-verify > /dev/null
 ok $? "a caseworker may write to their own case"
 git -C "$S" update-ref refs/heads/main "$GOOD"
@@ -172,18 +172,18 @@ c=$(GIT_AUTHOR_NAME=adm GIT_COMMITTER_NAME=adm2 git -C "$S" -c gpg.format=ssh \
 verdict signer "author name not the signer's handle"
 
 # a merge that brings in content from neither parent
-gitcommit adm2 "$(tree add cases/ab/ABCDEFGH/notes/m1.md.age "$T/note1")" "a"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.005Z-aaaaae.md.age "$T/note1")" "a"
 A=$(git -C "$S" rev-parse main)
 git -C "$S" update-ref refs/heads/main "$GOOD"
-gitcommit adm2 "$(tree add cases/ab/ABCDEFGH/notes/m2.md.age "$T/note2")" "b"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.006Z-aaaaaf.md.age "$T/note2")" "b"
 B=$(git -C "$S" rev-parse main)
-t=$(tree add cases/ab/ABCDEFGH/notes/m1.md.age "$T/note1")
+t=$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.005Z-aaaaae.md.age "$T/note1")
 c=$(GIT_AUTHOR_NAME=adm2 GIT_COMMITTER_NAME=adm2 git -C "$S" -c gpg.format=ssh \
 	-c user.signingkey="$T/adm2" commit-tree -S "$t" -p "$B" -p "$A" -m merge) &&
 	git -C "$S" update-ref refs/heads/main "$c"
 api-verify > /dev/null
 ok $? "a clean merge verifies"
-t=$(tree add cases/ab/ABCDEFGH/notes/m3.md.age "$T/note1")
+t=$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.007Z-aaaaag.md.age "$T/note1")
 c=$(GIT_AUTHOR_NAME=adm2 GIT_COMMITTER_NAME=adm2 git -C "$S" -c gpg.format=ssh \
 	-c user.signingkey="$T/adm2" commit-tree -S "$t" -p "$B" -p "$A" -m merge) &&
 	git -C "$S" update-ref refs/heads/main "$c"

@@ -1,0 +1,485 @@
+/* api-status - cases and phases; change a phase; schedule; due reminders. */
+#include <getopt.h>
+#include <time.h>
+
+#include "cli.h"
+
+#define KINDS "appointment review custody release consent-given " \
+	"consent-withdrawn retention"
+
+struct row {
+	api_case_state st;
+	api_team team;
+	int has_next;
+	api_due next;
+};
+
+struct scan {
+	api_store *s;
+	const api_identity *me;
+	const char *role;
+	const char *only;                    /* --for HANDLE */
+	const api_conf *conf;
+	long as_of, within;
+	int due;                             /* --due */
+	struct row *rows;
+	size_t nrows;
+	api_due *items;
+	size_t nitems;
+	int errors;
+};
+
+struct op {
+	const api_identity *me;
+	const char *id, *date, *phase, *from, *reason, *kind, *partner;
+	char event[API_OBJ_ID_LEN + 1];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: api-status [-C DIR] [-i FILE] [--passphrase-fd N] [--json] [CASE]\n"
+	    "       api-status [options] CASE --set PHASE [--reason R] [--date D]\n"
+	    "       api-status [options] CASE --schedule KIND DATE [--partner P]\n"
+	    "       api-status [options] --due [--as-of D] [--within DAYS]\n"
+	    "                  [--for HANDLE] [--json]\n"
+	    "KIND is one of: " KINDS "\n");
+}
+
+/* A field for a terminal or TSV: control bytes and tabs neutralised. */
+static void
+put_field(const char *s)
+{
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static const char *
+date_str(char buf[11], long d)
+{
+	if (d < 0)
+		return "-";
+	api_date_format(buf, d);
+	return buf;
+}
+
+/* ---- reading every case ------------------------------------------------- */
+
+static int
+read_case(void *ctx, const char *id)
+{
+	struct scan *sc = ctx;
+	api_case *c = NULL;
+	struct row r;
+	int lead_or_service = strcmp(sc->role, "lead") == 0 ||
+	    strcmp(sc->role, "service") == 0;
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	if ((rc = api_case_load(sc->s, id, &c)) < 0)
+		goto fail;
+	const api_team *t = api_case_team(c);
+	if (sc->only && !api_team_has(t, sc->only))
+		goto out;
+	if (!api_team_has(t, sc->me->handle) && !lead_or_service)
+		goto out;            /* not readable: not listed */
+	if (!lead_or_service && (rc = api_case_unlock(c, sc->me)) < 0)
+		goto fail;
+	if ((rc = api_case_state_load(c, sc->me, &r.st)) < 0)
+		goto fail;
+	if (sc->only)
+		snprintf(r.st.lead, sizeof r.st.lead, "%s", sc->only);
+	if (sc->due) {
+		if ((rc = api_due_compute(&r.st, sc->conf, sc->as_of, sc->within,
+		    &sc->items, &sc->nitems)) < 0)
+			goto fail;
+	} else {
+		api_due *v = NULL;
+		size_t n = 0;
+		/* the next thing due, however far away */
+		if ((rc = api_due_compute(&r.st, sc->conf, sc->as_of, 1L << 30, &v,
+		    &n)) < 0)
+			goto fail;
+		for (size_t i = 0; i < n; i++)
+			if (!r.has_next || v[i].date < r.next.date) {
+				r.next = v[i];
+				r.has_next = 1;
+			}
+		free(v);
+		for (size_t i = 0; i < t->n; i++)
+			if ((rc = api_team_add(&r.team, t->member[i])) < 0)
+				goto fail;
+		struct row *nr = realloc(sc->rows, (sc->nrows + 1) * sizeof *nr);
+		if (nr == NULL) {
+			rc = api_error_set(API_ENOMEM, "out of memory");
+			goto fail;
+		}
+		sc->rows = nr;
+		sc->rows[sc->nrows++] = r;
+		memset(&r, 0, sizeof r);
+	}
+	goto out;
+fail:
+	/* one unreadable or tampered case does not hide the others */
+	fprintf(stderr, "%s: %s\n", cli_name, api_error_last());
+	sc->errors++;
+	rc = 0;
+out:
+	api_team_free(&r.team);
+	api_case_free(c);
+	return rc == API_ENOMEM ? rc : 0;
+}
+
+static void
+print_rows(struct scan *sc, int json)
+{
+	int tty = isatty(1);
+	char b1[11], b2[11], b3[11];
+
+	if (json) {
+		printf("[");
+		for (size_t i = 0; i < sc->nrows; i++) {
+			struct row *r = &sc->rows[i];
+			printf("%s\n{\"case\":\"%s\",\"phase\":", i ? "," : "", r->st.id);
+			cli_json_str(r->st.phase);
+			printf(",\"since\":\"%s\",\"lead\":", date_str(b1, r->st.since));
+			cli_json_str(r->st.lead);
+			printf(",\"team\":[");
+			for (size_t k = 0; k < r->team.n; k++) {
+				printf("%s", k ? "," : "");
+				cli_json_str(r->team.member[k]);
+			}
+			printf("],\"last_contact\":");
+			if (r->st.last_contact < 0)
+				printf("null");
+			else
+				printf("\"%s\"", date_str(b2, r->st.last_contact));
+			printf(",\"next\":");
+			if (r->has_next) {
+				printf("{\"date\":\"%s\",\"rule\":",
+				    date_str(b3, r->next.date));
+				cli_json_str(r->next.rule);
+				printf("}");
+			} else
+				printf("null");
+			printf("}");
+		}
+		printf("%s]\n", sc->nrows ? "\n" : "");
+		return;
+	}
+	if (tty && sc->nrows)
+		printf("%-10s  %-10s  %-10s  %-12s  %-12s  %s\n", "CASE", "PHASE",
+		    "SINCE", "LEAD", "LAST CONTACT", "NEXT DUE");
+	for (size_t i = 0; i < sc->nrows; i++) {
+		struct row *r = &sc->rows[i];
+		const char *nd = r->has_next ? date_str(b3, r->next.date) : "-";
+		const char *nr = r->has_next ? r->next.rule : "-";
+		if (tty) {
+			printf("%-10s  %-10s  %-10s  ", r->st.id, r->st.phase,
+			    date_str(b1, r->st.since));
+			put_field(r->st.lead);
+			printf("%*s  %-12s  %s %s\n", (int)(12 > strlen(r->st.lead) ?
+			    12 - strlen(r->st.lead) : 0), "",
+			    date_str(b2, r->st.last_contact), nd, nr);
+		} else {
+			printf("%s\t", r->st.id);
+			put_field(r->st.phase);
+			printf("\t%s\t", date_str(b1, r->st.since));
+			put_field(r->st.lead);
+			printf("\t%s\t%s\t%s\n", date_str(b2, r->st.last_contact), nd, nr);
+		}
+	}
+}
+
+static int
+due_cmp(const void *a, const void *b, void *ctx)
+{
+	const api_due *x = a, *y = b;
+	long as_of = *(const long *)ctx;
+	int c, ox = x->date < as_of, oy = y->date < as_of;
+
+	if ((c = strcmp(x->lead, y->lead)) != 0)
+		return c;
+	if (ox != oy)
+		return oy - ox;          /* overdue first */
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	if ((c = strcmp(x->id, y->id)) != 0)
+		return c;
+	return strcmp(x->rule, y->rule);
+}
+
+/* insertion sort with a context: the lists are short */
+static void
+sort_due(api_due *v, size_t n, long as_of)
+{
+	for (size_t i = 1; i < n; i++) {
+		api_due t = v[i];
+		size_t j = i;
+		while (j > 0 && due_cmp(&v[j - 1], &t, &as_of) > 0) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = t;
+	}
+}
+
+static void
+print_due(struct scan *sc, int json)
+{
+	int tty = isatty(1);
+	char b[11];
+
+	sort_due(sc->items, sc->nitems, sc->as_of);
+	if (json) {
+		printf("[");
+		for (size_t i = 0; i < sc->nitems; i++) {
+			api_due *d = &sc->items[i];
+			printf("%s\n{\"caseworker\":", i ? "," : "");
+			cli_json_str(d->lead);
+			printf(",\"case\":\"%s\",\"date\":\"%s\",\"state\":\"%s\","
+			    "\"rule\":\"%s\",\"detail\":", d->id, date_str(b, d->date),
+			    d->date < sc->as_of ? "overdue" : "due", d->rule);
+			cli_json_str(d->detail);
+			printf("}");
+		}
+		printf("%s]\n", sc->nitems ? "\n" : "");
+		return;
+	}
+	for (size_t i = 0; i < sc->nitems; i++) {
+		api_due *d = &sc->items[i];
+		const char *state = d->date < sc->as_of ? "overdue" : "due";
+		if (tty) {
+			if (i == 0 || strcmp(d->lead, sc->items[i - 1].lead) != 0) {
+				printf("%s", i ? "\n" : "");
+				put_field(d->lead);
+				printf("\n");
+			}
+			printf("  %-7s  %s  %s  %-11s  ", state, date_str(b, d->date),
+			    d->id, d->rule);
+			put_field(d->detail);
+			printf("\n");
+		} else {
+			put_field(d->lead);
+			printf("\t%s\t%s\t%s\t%s\t", d->id, date_str(b, d->date), state,
+			    d->rule);
+			put_field(d->detail);
+			printf("\n");
+		}
+	}
+}
+
+/* ---- writing an event ----------------------------------------------------- */
+
+static int
+build_event(void *ctx, api_tx *tx)
+{
+	struct op *op = ctx;
+	api_buf ev = { 0 };
+	char path[128];
+	const char *type = op->phase ? "phase" : op->kind, *consent = NULL;
+	api_case_w w;
+	int rc;
+
+	if (op->kind && strncmp(op->kind, "consent-", 8) == 0) {
+		consent = op->kind + 8;
+		type = "consent";
+	}
+	ev.secret = 1;
+	if ((rc = api_tx_case(tx, op->id, op->me, &w)) < 0)
+		return rc;
+	if ((rc = api_record_field(&ev, "Case", op->id)) < 0 ||
+	    (rc = api_record_field(&ev, "Event", op->event)) < 0 ||
+	    (rc = api_record_field(&ev, "Author", op->me->handle)) < 0 ||
+	    (rc = api_record_field(&ev, "Date", op->date)) < 0 ||
+	    (rc = api_record_field(&ev, "Type", type)) < 0 ||
+	    (rc = api_record_field(&ev, "Phase", op->phase)) < 0 ||
+	    (rc = api_record_field(&ev, "From", op->from)) < 0 ||
+	    (rc = api_record_field(&ev, "Reason", op->reason)) < 0 ||
+	    (rc = api_record_field(&ev, "Consent", consent)) < 0 ||
+	    (rc = api_record_field(&ev, "Partner", op->partner)) < 0 ||
+	    (rc = api_record_field(&ev, "Decision", strcmp(type, "retention") == 0 ?
+	    "keep" : NULL)) < 0)
+		goto out;
+	snprintf(path, sizeof path, "%s/events/%s.age", w.dir, op->event);
+	if ((rc = api_tx_put_record(tx, path, &ev,
+	    (const unsigned char (*)[32])w.pks, w.npk)) < 0)
+		goto out;
+	rc = op->phase ?
+	    api_tx_message(tx, "status: phase changed", "phase", op->id, op->event) :
+	    api_tx_message(tx, "status: event recorded", "schedule", op->id,
+	    op->event);
+out:
+	api_buf_free(&ev);
+	api_case_w_free(&w);
+	return rc;
+}
+
+static int
+word_in(const char *w, const char *list)
+{
+	size_t wl = strlen(w);
+
+	for (const char *p = list; *(p += strspn(p, " ")); p += strcspn(p, " "))
+		if (strcspn(p, " ") == wl && strncmp(p, w, wl) == 0)
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "passphrase-fd", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "set", required_argument, NULL, 's' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "date", required_argument, NULL, 'd' },
+		{ "schedule", required_argument, NULL, 'S' },
+		{ "partner", required_argument, NULL, 'p' },
+		{ "due", no_argument, NULL, 'D' },
+		{ "as-of", required_argument, NULL, 'a' },
+		{ "within", required_argument, NULL, 'w' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *ident = NULL, *set = NULL, *asof = NULL,
+	    *within = NULL;
+	int c, pass_fd = -1, json = 0, rc = 0;
+	char today[11], phase[32];
+	struct scan sc;
+	struct op op;
+	api_conf *conf = NULL;
+	api_staff_list l;
+	api_identity *me;
+	long d;
+
+	memset(&sc, 0, sizeof sc);
+	memset(&op, 0, sizeof op);
+	cli_start("api-status");
+	while ((c = getopt_long(argc, argv, "hC:i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'i': ident = optarg; break;
+		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
+		case 'j': json = 1; break;
+		case 's': set = optarg; break;
+		case 'r': op.reason = optarg; break;
+		case 'd': op.date = optarg; break;
+		case 'S': op.kind = optarg; break;
+		case 'p': op.partner = optarg; break;
+		case 'D': sc.due = 1; break;
+		case 'a': asof = optarg; break;
+		case 'w': within = optarg; break;
+		case 'f': sc.only = optarg; break;
+		case 'h':
+			printf("api-status - cases, phases and what is due\n");
+			usage(stdout);
+			return cli_flush();
+		case 'V': printf("api-status %s\n", API_VERSION); return cli_flush();
+		default: usage(stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	/* the forms exclude each other */
+	if ((set && op.kind) || ((set || op.kind) && (argc != 1 + (op.kind != NULL) ||
+	    sc.due || json)) || (sc.due && argc != 0) || argc > 2 ||
+	    (!set && !op.kind && argc > 1) || ((op.reason) && !set) ||
+	    (op.partner && !op.kind) || (op.date && !set) ||
+	    ((asof || within || sc.only) && !sc.due)) {
+		usage(stderr);
+		return 2;
+	}
+	if (op.kind && !word_in(op.kind, KINDS)) {
+		fprintf(stderr, "api-status: unknown kind '%s' (one of: %s)\n",
+		    op.kind, KINDS);
+		return 2;
+	}
+	sc.s = cli_store(dir);
+	if (api_store_conf(sc.s, &conf) < 0 || api_store_staff(sc.s, &l) < 0)
+		cli_die_lib();
+	sc.conf = conf;
+	api_date_format(today, api_date_today());
+	sc.as_of = api_date_today();
+	if (asof && api_date_parse(asof, &sc.as_of) < 0)
+		cli_die_lib();
+	const char *w = within ? within : api_conf_get(conf, "remind.within");
+	sc.within = w ? api_conf_days(w) : 7;
+	if (sc.within < 0)
+		cli_die("--within: '%s' is not a duration (30, 30d, 6m, 5y)", w);
+	me = cli_identity(ident, pass_fd);
+	long mi = api_staff_find(&l, me->handle);
+	if (mi < 0 || memcmp(l.v[mi].pub.sign_pk, me->sign_pk, 32) != 0)
+		cli_die("%s is not a member of staff of this store (or not with "
+		    "this key)", me->handle);
+	sc.me = me;
+	sc.role = l.v[mi].role;
+
+	if (set || op.kind) {
+		api_case *cs = NULL;
+		api_case_state st;
+		if (api_case_load(sc.s, argv[0], &cs) < 0)
+			cli_die_lib();
+		op.me = me;
+		op.id = api_case_id(cs);
+		if (op.kind) {
+			op.date = argv[1];
+		} else {
+			/* the events: with the case key, or as a lead */
+			if (api_case_state_load(cs, me, &st) < 0 ||
+			    api_phase_next(conf, &st, set, op.reason, phase,
+			    sizeof phase) < 0)
+				cli_die_lib();
+			op.phase = phase;
+			op.from = st.phase;
+		}
+		if (op.date == NULL)
+			op.date = today;
+		if (api_date_parse(op.date, &d) < 0)
+			cli_die_lib();
+		if (api_obj_id_new(op.event) < 0 ||
+		    api_store_write(sc.s, me, build_event, &op, NULL) < 0)
+			cli_die_lib();
+		if (op.phase)
+			printf("%s\t%s\n", op.id, op.phase);
+		else
+			printf("%s\n", op.event);
+		api_case_free(cs);
+	} else if (argc == 1) {
+		api_case *cs = NULL;
+		if (api_case_load(sc.s, argv[0], &cs) < 0)
+			cli_die_lib();
+		if (!api_team_has(api_case_team(cs), me->handle) &&
+		    strcmp(sc.role, "lead") != 0 && strcmp(sc.role, "service") != 0)
+			cli_die("%s is not on the team of case %s", me->handle,
+			    api_case_id(cs));
+		char id[API_CASE_ID_LEN + 1];
+		snprintf(id, sizeof id, "%s", api_case_id(cs));
+		api_case_free(cs);
+		read_case(&sc, id);
+		print_rows(&sc, json);
+	} else {
+		if (api_cases_each(sc.s, read_case, &sc) < 0)
+			cli_die_lib();
+		if (sc.due) {
+			if (sc.nitems || json)
+				print_due(&sc, json);
+		} else
+			print_rows(&sc, json);
+	}
+	if (sc.errors)
+		rc = 1;
+	for (size_t i = 0; i < sc.nrows; i++)
+		api_team_free(&sc.rows[i].team);
+	free(sc.rows);
+	free(sc.items);
+	api_staff_list_free(&l);
+	api_conf_free(conf);
+	api_identity_free(me);
+	api_store_free(sc.s);
+	return cli_flush() || rc;
+}
