@@ -480,6 +480,8 @@ typedef struct api_record {
 	api_buf text;            /* a secret copy, fields split in place */
 	size_t n;
 	const char *key[API_RECORD_FIELDS], *val[API_RECORD_FIELDS];
+	int blank;               /* an empty line ended the header */
+	api_buf raw;             /* api_case_read: the exact decrypted text */
 	const char *body;        /* NUL-terminated, may contain anything */
 	size_t bodylen;
 } api_record;

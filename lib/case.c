@@ -300,8 +300,10 @@ api_record_parse(api_record *r, const void *text, size_t len)
 		r->val[r->n++] = p;
 		p = nl + 1;
 	}
-	if (p < end)
+	if (p < end) {
 		p++;                 /* the empty line */
+		r->blank = 1;
+	}
 	if (p > end)
 		p = end;
 	r->body = p;
@@ -325,6 +327,7 @@ void
 api_record_free(api_record *r)
 {
 	api_buf_free(&r->text);
+	api_buf_free(&r->raw);
 	memset(r, 0, sizeof *r);
 }
 
@@ -666,6 +669,8 @@ api_case_read(api_case *c, const api_identity *me, const char *kind,
 		    api_error_last());
 		goto out;
 	}
+	r->raw = plain;              /* the exact text, for --raw */
+	memset(&plain, 0, sizeof plain);
 	/* binding: the record names its case and itself */
 	if ((v = api_record_get(r, "Case")) == NULL || strcmp(v, c->id) != 0 ||
 	    (v = api_record_get(r, note ? "Note" : "Event")) == NULL ||
