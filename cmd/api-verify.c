@@ -58,7 +58,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	s = cli_store(dir);
+	/* not cli_store: a corrupt api.conf is a finding, not a refusal */
+	if (api_store_open(&s, dir) < 0)
+		cli_die_lib();
 	/* a commit's parent tree is read again for the next commit: keep
 	 * large trees (a notes/ of many entries) in libgit2's cache */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,

@@ -86,14 +86,19 @@ cli_identity(const char *file, int pass_fd)
 	return id;
 }
 
-/* The store: -C DIR, else $API_DIR, else the current directory. */
+/*
+ * The store: -C DIR, else $API_DIR, else the current directory; its
+ * api.conf must parse (a program must not act on half-read settings).
+ */
 static inline api_store *
 cli_store(const char *dir)
 {
+	api_conf *conf;
 	api_store *s;
 
-	if (api_store_open(&s, dir) < 0)
+	if (api_store_open(&s, dir) < 0 || api_store_conf(s, &conf) < 0)
 		cli_die_lib();
+	api_conf_free(conf);
 	return s;
 }
 
@@ -173,7 +178,9 @@ cli_text(api_buf *out, const char *m, const char *file, const char *tmpl)
 		cli_die_lib();
 	if (api_text_check(out->ptr, out->len, "the note") < 0)
 		cli_die_lib();
-	if (!edited && cli_blank(out))
+	/* from the editor too: an emptied file is an empty note (and
+	 * cli_edited would get no text at all) */
+	if (cli_blank(out))
 		cli_die("the note is empty; nothing was written");
 	return edited;
 }
@@ -217,6 +224,8 @@ cli_edited(api_buf *out, const char *keys, char **vals, size_t nkeys,
 			vals[i] = *v ? v : NULL;
 		p = nl + 1;
 	}
+	if (p > end)
+		p = end;     /* the last header line had no newline */
 	if (p < end)
 		p++;
 	if ((mark = strstr(p, CLI_EDIT_MARK)) != NULL) {

@@ -257,8 +257,9 @@ api_store_conf(api_store *s, api_conf **out)
 	api_buf b = { 0 };
 	int rc;
 
-	if ((rc = api_store_read(s, "api.conf", &b)) == 0)
-		rc = api_conf_parse(out, (const char *)b.ptr, b.len, "api.conf");
+	if ((rc = api_store_read(s, "api.conf", &b)) == 0 &&
+	    (rc = api_conf_parse(out, (const char *)b.ptr, b.len, "api.conf")) < 0)
+		rc = api_error_set(rc, "%s: %s", s->path, api_error_last());
 	api_buf_free(&b);
 	return rc;
 }

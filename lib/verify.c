@@ -405,6 +405,17 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		}
 		git_blob_free(b);
 	}
+	if (k == K_CONF) {
+		api_conf *conf = NULL;
+		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
+			return api_git_fail(API_EIO, path);
+		if (api_conf_parse(&conf, git_blob_rawcontent(b),
+		    (size_t)git_blob_rawsize(b), "api.conf") < 0)
+			violation(x, R_LAYOUT, path, "%s", api_error_last());
+		api_conf_free(conf);
+		git_blob_free(b);
+		b = NULL;
+	}
 	if (k == K_RECIPIENT) {
 		unsigned char pk[32];
 		char line[API_AGE_RECIPIENT_LEN + 1];

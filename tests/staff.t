@@ -245,7 +245,23 @@ ok $? "add there: one line naming it, the repository untouched"
 run api-staff -C "$W/nowhere" list
 [ $? -eq 1 ] && oneline err && grep -q nowhere err && [ ! -e nowhere ]
 ok $? "-C a missing directory: one line naming it, nothing made"
-skip "a corrupt api.conf: api-staff does not read api.conf yet"
+# a corrupt api.conf (committed with stock git): refused, refs unchanged
+git clone -q --bare "$S" broken 2>/dev/null &&
+	printf '[programme\n\tname = x\n' > badconf &&
+	bt=$(printf '100644 blob %s\tapi.conf\n040000 tree %s\tstaff\n100644 blob %s\tallowed_signers\n' \
+		"$(git -C broken hash-object -w "$W/badconf")" \
+		"$(git -C broken rev-parse main:staff)" \
+		"$(git -C broken rev-parse main:allowed_signers)" | git -C broken mktree) &&
+	bc=$(git -C broken commit-tree "$bt" -p main -m x) &&
+	git -C broken update-ref refs/heads/main "$bc"
+brefs=$(git -C broken for-each-ref)
+run api-staff -C broken -i admin1.id add --role lead < other.pub
+[ $? -eq 1 ] && oneline err && grep -q 'api.conf line 1' err &&
+	grep -q broken err && [ "$(git -C broken for-each-ref)" = "$brefs" ]
+ok $? "a corrupt api.conf: one line naming the file and line, refs unchanged"
+run api-staff -C broken list
+[ $? -eq 1 ] && oneline err && grep -q 'api.conf' err
+ok $? "... also for list"
 
 # a clone with a working tree: readable, but writes are refused
 git clone -q "$S" wt 2>/dev/null

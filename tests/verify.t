@@ -171,6 +171,38 @@ c=$(GIT_AUTHOR_NAME=adm GIT_COMMITTER_NAME=adm2 git -C "$S" -c gpg.format=ssh \
 	git -C "$S" update-ref refs/heads/main "$c"
 verdict signer "author name not the signer's handle"
 
+# cases: team and key changes, recipient format, names, armor, api.conf
+git -C "$S" update-ref refs/heads/main "$GOOD"
+printf 'adm2\ncw\nld\n' > "$T/team3"
+gitcommit cw "$(tree add cases/AB/ABCDEFGH23/team "$T/team3")" "x"
+verdict case-write "a caseworker changing a team"
+gitcommit ld "$(tree add cases/AB/ABCDEFGH23/team "$T/team3")" "x"
+api-verify > /dev/null
+ok $? "a lead may change a team"
+git -C "$S" update-ref refs/heads/main "$GOOD"
+gitcommit adm2 "$(tree rm cases/AB/ABCDEFGH23/team)" "x"
+verdict append-only "a case's team removed"
+echo "not a key" > "$T/rcp"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/recipient "$T/rcp")" "x"
+verdict layout "a recipient file that is not an age recipient"
+age-keygen -y "$T/adm2.age" > "$T/rcp"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/recipient "$T/rcp")" "x"
+api-verify > /dev/null
+ok $? "a recipient file with an age recipient verifies"
+git -C "$S" update-ref refs/heads/main "$GOOD"
+echo "x" | age -a -r "$(age-keygen -y "$T/adm2.age")" > "$T/armored"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.008Z-aaaaah.md.age "$T/armored")" "x"
+verdict age-format "an armored age file under cases/"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/n1.md.age "$T/note1")" "x"
+verdict layout "a note whose name is not a note ID"
+gitcommit adm2 "$(tree add cases/XY/ABCDEFGH23/team "$T/team")" "x"
+verdict layout "a case under the wrong shard"
+gitcommit adm2 "$(tree add cases/AB/ABCDEFGHIU/team "$T/team")" "x"
+verdict layout "a case ID outside Crockford base32"
+printf '[programme\nname = x\n' > "$T/badconf"
+gitcommit adm2 "$(tree add api.conf "$T/badconf")" "x"
+verdict layout "a corrupt api.conf"
+
 # a merge that brings in content from neither parent
 gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.005Z-aaaaae.md.age "$T/note1")" "a"
 A=$(git -C "$S" rev-parse main)
