@@ -231,14 +231,19 @@ main(int argc, char **argv)
 		case 'm': msg = optarg; break;
 		case 'F': file = optarg; break;
 		case 'h':
+			free(assign);
 			printf("api-new - open a case and print its ID\n");
 			usage(stdout);
 			return cli_flush();
-		case 'V': printf("api-new %s\n", API_VERSION); return cli_flush();
-		default: usage(stderr); return 2;
+		case 'V':
+			free(assign);
+			printf("api-new %s\n", API_VERSION);
+			return cli_flush();
+		default: free(assign); usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || (msg && file)) {
+		free(assign);
 		usage(stderr);
 		return 2;
 	}
