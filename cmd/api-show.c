@@ -144,7 +144,17 @@ load_items(api_case *c, const api_identity *me, const char *want,
 				continue;
 			}
 			if (rc == 0 && (rc = api_case_read(c, me, kinds[k], names[i],
-			    &it->r)) == 0) {
+			    &it->r)) == API_EPERM) {
+				/* the case is unlocked: a record that its keys
+				 * cannot open was written for another case */
+				char dir[32];
+				api_case_dir(dir, api_case_id(c));
+				rc = api_error_set(API_EINVAL, "%s/%s/%s: tampering: "
+				    "not encrypted to the key of case %s (moved "
+				    "ciphertext)", dir, kinds[k], names[i],
+				    api_case_id(c));
+			}
+			if (rc == 0) {
 				t = api_record_get(&it->r, "Type");
 				if (k == 1 && t && strcmp(t, "contact") == 0) {
 					api_record_free(&it->r);
