@@ -167,6 +167,24 @@ main(int argc, char **argv)
 	op.id = api_case_id(cs);
 	api_date_format(today, api_date_today());
 	op.me = cli_identity(ident, pass_fd);
+	/* what can be checked before the editor runs, so that no text typed
+	 * there is lost to a refusal */
+	{
+		api_staff_list l;
+		if (api_store_staff(s, &l) < 0 ||
+		    api_staff_require(&l, op.me, "caseworker lead admin") < 0)
+			cli_die_lib();
+		if (!api_team_has(api_case_team(cs), op.me->handle) &&
+		    api_staff_require(&l, op.me, "lead admin") < 0)
+			cli_die("%s is not on the team of case %s", op.me->handle,
+			    op.id);
+		api_staff_list_free(&l);
+	}
+	if (op.type && !word_in(op.type, types))
+		cli_die("unknown note type '%s' (one of: %s)", op.type, types);
+	if ((op.date && api_date_parse(op.date, &d) < 0) ||
+	    (op.next && api_date_parse(op.next, &d) < 0))
+		cli_die_lib();
 
 	snprintf(tmpl, sizeof tmpl, "Type: %s\nDate: %s\nDuration: %s\n"
 	    "Partner: %s\nNext: %s\n\n" CLI_EDIT_MARK "\n\n",

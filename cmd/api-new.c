@@ -17,6 +17,7 @@ struct op {
 	const char *body;
 	size_t bodylen;
 	int remove_key;                      /* undo: drop the envelope */
+	int has_cases;                       /* main has a cases/ tree */
 };
 
 static void
@@ -48,6 +49,12 @@ build_key(void *ctx, api_tx *tx)
 	if (rc == 0)
 		return api_error_set(API_EEXIST, "case %s already has a key",
 		    op->id);
+	/* a copy of a store without its keys ref (a plain git clone): a
+	 * new one here would replace the keys of every case when pushed */
+	if (api_tx_is_root(tx) && op->has_cases)
+		return api_error_set(API_ENOTFOUND, "this store has cases but no "
+		    "%s (a copy made without it?); fetch it with "
+		    "'git fetch ORIGIN +refs/api/*:refs/api/*' first", API_KEYS_REF);
 	if ((rc = api_case_envelope(&env, op->id, op->sk, 1, &op->team,
 	    op->staff)) == 0 &&
 	    (rc = api_tx_put(tx, path, env.ptr, env.len)) == 0)
@@ -292,6 +299,12 @@ main(int argc, char **argv)
 		cli_die_lib();
 	api_case_id_new(op.id);
 	api_case_dir(op.dir, op.id);
+	{
+		git_tree *root = NULL;
+		if (api_store_tree(s, NULL, &root) == 0)
+			op.has_cases = git_tree_entry_byname(root, "cases") != NULL;
+		git_tree_free(root);
+	}
 	/* the key first: a case on main without its key could not be read */
 	git_oid old;
 	int had = git_reference_name_to_id(&old, api_store_repo(s),

@@ -401,6 +401,16 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 				violation(x, R_LAYOUT, path, "team: invalid handle");
 				break;
 			}
+			/* each handle once */
+			for (size_t j = 0; j < i; ) {
+				const char *nj = memchr(t + j, '\n', i - j);
+				size_t m = (size_t)(nj - (t + j));
+				if (m == n && memcmp(t + j, h, n) == 0) {
+					violation(x, R_LAYOUT, path, "team: %s listed twice", h);
+					break;
+				}
+				j += m + 1;
+			}
 			i += n + 1;
 		}
 		git_blob_free(b);
