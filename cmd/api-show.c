@@ -243,11 +243,21 @@ main(int argc, char **argv)
 	if (api_case_load(s, argv[optind], &cs) < 0)
 		cli_die_lib();
 	me = cli_identity(ident, pass_fd);
+	{
+		api_staff_list l;
+		if (api_store_staff(s, &l) < 0 ||
+		    api_staff_require(&l, me, API_ROLES) < 0)
+			cli_die_lib();
+		api_staff_list_free(&l);
+	}
 	if ((rc = api_case_unlock(cs, me)) == API_EPERM)
 		refuse(s, me, api_case_id(cs));
 	if (rc < 0 || load_items(cs, me, want, &v, &n) < 0)
 		cli_die_lib();
 
+	if (want && n > 1)
+		cli_die("%s is ambiguous in case %s; give more of the ID", want,
+		    api_case_id(cs));
 	out = stdout;
 	if (isatty(1)) {
 		neutralise = 1;
@@ -270,13 +280,15 @@ main(int argc, char **argv)
 			    i ? "" : " (lead)");
 		fputs("\n", out);
 	}
-	if (want && n > 1)
-		cli_die("%s is ambiguous in case %s; give more of the ID", want,
-		    api_case_id(cs));
 	for (size_t i = 0; i < n; i++) {
 		if (raw) {
-			if (shown)
-				fputs("\f\n", out);      /* between records */
+			if (shown) {
+				/* between records, a line with a form feed */
+				const api_buf *pr = &v[i - 1].r.raw;
+				if (pr->len && pr->ptr[pr->len - 1] != '\n')
+					fputs("\n", out);
+				fputs("\f\n", out);
+			}
 			show_raw(&v[i].r);
 		} else
 			show_item(&v[i]);
@@ -290,8 +302,11 @@ main(int argc, char **argv)
 	}
 	if (pager) {
 		int st = pclose(pager);
-		if (st == -1 || !WIFEXITED(st))
+		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) == 127) {
+			fprintf(stderr, "api-show: the pager failed (PAGER=%s)\n",
+			    getenv("PAGER") ? getenv("PAGER") : "less");
 			rc = 1;
+		}
 	} else if (cli_flush())
 		rc = 1;
 	for (size_t i = 0; i < n; i++) {

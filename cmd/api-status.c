@@ -101,11 +101,18 @@ read_case(void *ctx, const char *id)
 		if ((rc = api_due_compute(&r.st, sc->conf, sc->as_of, 1L << 30, &v,
 		    &n)) < 0)
 			goto fail;
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			/* a milestone is shown only around its day: once that
+			 * window has passed, --due never reports it again, and
+			 * it must not stand for the case's most overdue item */
+			if (strcmp(v[i].rule, "milestone") == 0 &&
+			    v[i].date + sc->within < sc->as_of)
+				continue;
 			if (!r.has_next || v[i].date < r.next.date) {
 				r.next = v[i];
 				r.has_next = 1;
 			}
+		}
 		free(v);
 		for (size_t i = 0; i < t->n; i++)
 			if ((rc = api_team_add(&r.team, t->member[i])) < 0)
@@ -176,7 +183,10 @@ print_rows(struct scan *sc, int json)
 		const char *nd = r->has_next ? date_str(b3, r->next.date) : "-";
 		const char *nr = r->has_next ? r->next.rule : "-";
 		if (tty) {
-			printf("%-10s  %-10s  %-10s  ", r->st.id, r->st.phase,
+			printf("%-10s  ", r->st.id);
+			put_field(r->st.phase);
+			printf("%*s  %-10s  ", (int)(10 > strlen(r->st.phase) ?
+			    10 - strlen(r->st.phase) : 0), "",
 			    date_str(b1, r->st.since));
 			put_field(r->st.lead);
 			printf("%*s  %-12s  %s %s\n", (int)(12 > strlen(r->st.lead) ?
@@ -410,12 +420,12 @@ main(int argc, char **argv)
 	const char *w = within ? within : api_conf_get(conf, "remind.within");
 	sc.within = w ? api_conf_days(w) : 7;
 	if (sc.within < 0)
-		cli_die("--within: '%s' is not a duration (30, 30d, 6m, 5y)", w);
+		cli_die("%s: '%s' is not a duration (30, 30d, 4w, 6m, 5y)",
+		    within ? "--within" : "api.conf remind.within", w);
 	me = cli_identity(ident, pass_fd);
 	long mi = api_staff_find(&l, me->handle);
-	if (mi < 0 || memcmp(l.v[mi].pub.sign_pk, me->sign_pk, 32) != 0)
-		cli_die("%s is not a member of staff of this store (or not with "
-		    "this key)", me->handle);
+	if (api_staff_require(&l, me, API_ROLES) < 0)
+		cli_die_lib();
 	sc.me = me;
 	sc.role = l.v[mi].role;
 

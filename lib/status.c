@@ -184,6 +184,9 @@ api_phase_next(const api_conf *conf, const api_case_state *st,
 		reasons = "completed ended-by-client declined referred transferred "
 		    "security other";
 	if (strcmp(to, "reopen") == 0) {
+		if (reason != NULL)
+			return api_error_set(API_EINVAL, "--reason is for closing a "
+			    "case");
 		if (cur != last)
 			return api_error_set(API_EINVAL, "case %s is %s, not %s; only "
 			    "a closed case can be reopened", st->id, st->phase,
@@ -231,10 +234,14 @@ api_phase_next(const api_conf *conf, const api_case_state *st,
 	{
 		char next[32];
 		word_at(list, cur + 1, next, sizeof next);
+		int paused = strcmp(st->phase, "paused") == 0;
+		if (strcmp(next, closed) == 0)
+			return api_error_set(API_EINVAL, "case %s cannot go from %s to "
+			    "%s (only to %s, with a reason)", st->id, st->phase, to,
+			    closed);
 		return api_error_set(API_EINVAL, "case %s cannot go from %s to %s "
 		    "(next: %s%s%s; or %s with a reason)", st->id, st->phase, to,
-		    next, strcmp(st->phase, "paused") == 0 ? ", " : "",
-		    strcmp(st->phase, "paused") == 0 ? before : "", closed);
+		    next, paused ? ", " : "", paused ? before : "", closed);
 	}
 }
 
@@ -349,12 +356,19 @@ api_due_compute(const api_case_state *st, const api_conf *conf, long as_of,
 		}
 	}
 	/* release from custody: from the lead time until the day */
-	if (st->release != NONE && as_of <= st->release) {
+	if (st->release != NONE && as_of <= st->release &&
+	    st->release - conf_days(conf, "remind.releaseLead", 60) <= horizon) {
 		api_date_format(ds, st->release);
-		DUE(st->release - conf_days(conf, "remind.releaseLead", 60),
-		    "release", "release from custody on %s", ds);
+		api_date_format(ps, st->release - conf_days(conf,
+		    "remind.releaseLead", 60));
+		if ((rc = add_due(v, n, st, st->release, "release", "release from "
+		    "custody on %s (prepare from %s)", ds, ps)) < 0)
+			return rc;
 	}
-	/* programme milestones, shown from `within` before to `within` after */
+	/* programme milestones, shown from `within` before the day until
+	 * remind.within after it (the configured window, not the query's:
+	 * a listing asks as far ahead as it can) */
+	long after = conf_days(conf, "remind.within", 7);
 	const char *ms = api_conf_get(conf, "remind.milestones");
 	if (ms == NULL)
 		ms = "3y 5y";
@@ -364,7 +378,7 @@ api_due_compute(const api_case_state *st, const api_conf *conf, long as_of,
 		if ((gap = api_conf_days(w)) < 0)
 			continue;
 		d = st->opened + gap;
-		if (as_of <= d + within) {
+		if (as_of <= d + after) {
 			api_date_format(ds, d);
 			DUE(d, "milestone", "%s in the programme on %s", w, ds);
 		}

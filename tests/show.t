@@ -188,7 +188,10 @@ ok $? "--raw CASE EVENT: identical to stock age"
 n=0
 if [ "$first" = "$N0" ]; then order="n:$N0 e:$E0"; else order="e:$E0 n:$N0"; fi
 for r in $order n:$N2 e:$E1 n:$N1 n:$N3 n:$N5 e:$E2 n:$N4; do
-	[ $n -gt 0 ] && printf '\f\n' >> wantraw
+	# a form feed line between records; after one that does not end
+	# in a newline, a newline first
+	[ $n -gt 0 ] && { [ -z "$(tail -c 1 wantraw)" ] || echo; } >> wantraw &&
+		printf '\f\n' >> wantraw
 	case $r in
 	n:*) agedec "$A" "notes/${r#n:}.md.age" >> wantraw 2> /dev/null ;;
 	e:*) agedec "$A" "events/${r#e:}.age" >> wantraw 2> /dev/null ;;
