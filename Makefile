@@ -12,6 +12,7 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 LIBEXECDIR ?= $(PREFIX)/libexec/api
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 CC ?= cc
@@ -88,7 +89,8 @@ lint:
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR)
 	cp $(LIBAPI) $(DESTDIR)$(LIBDIR)/
 	ln -sf libapi.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libapi.so
 	cp $(B)/bin/api $(DESTDIR)$(BINDIR)/api
@@ -97,6 +99,7 @@ install: all
 	for m in $(MAN1); do cp $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(MAN5); do cp $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in $(MAN7); do cp $$m $(DESTDIR)$(MANDIR)/man7/; done
+	cp scripts/api.bash-completion $(DESTDIR)$(BASHCOMPDIR)/api
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/api $(DESTDIR)$(LIBDIR)/libapi.so \
@@ -107,6 +110,7 @@ uninstall:
 	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
 	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/api
 
 clean:
 	rm -rf build build-asan

@@ -19,6 +19,20 @@ m=$(ls "$root/share/man/man1" 2>/dev/null | wc -l)
 "$root/bin/api" --help >"$T/help" 2>&1
 grep -q 'keygen' "$T/help"; ok $? "installed api lists the installed programs"
 "$root/bin/api" keygen --help | head -n 1 | grep -q '^api-keygen - '; ok $? "installed api runs api-keygen"
+[ -x "$root/libexec/api/api-remind" ]; ok $? "api-remind in PREFIX/libexec/api, executable"
+grep -q '^ *remind  *mail each caseworker' "$T/help"; ok $? "installed api lists remind"
+PATH=$root/bin:/usr/bin:/bin "$root/bin/api" remind --version 2>&1 | grep -Eq '^api-remind [0-9]'
+ok $? "installed api runs api-remind, which finds api-status beside it"
+comp=$root/share/bash-completion/completions/api
+[ -f "$comp" ]; ok $? "bash completion in PREFIX/share/bash-completion/completions/api"
+if command -v bash >/dev/null 2>&1; then
+	PATH=$root/bin:/usr/bin:/bin bash --norc --noprofile -c '
+		. "$1" && COMP_WORDS=(api re) COMP_CWORD=1 && _api &&
+		[ "${COMPREPLY[*]}" = remind ]' sh "$comp"
+	ok $? "the installed completion finds the programs in libexec/api"
+else
+	skip "bash not installed"
+fi
 make -s -C "$API_TOP" B="${B#$API_TOP/}" PREFIX=$prefix DESTDIR="$dest" uninstall >"$T/log" 2>&1
 ok $? "make uninstall"
 left=$(find "$dest" -type f -o -type l | wc -l)
