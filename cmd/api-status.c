@@ -101,18 +101,11 @@ read_case(void *ctx, const char *id)
 		if ((rc = api_due_compute(&r.st, sc->conf, sc->as_of, 1L << 30, &v,
 		    &n)) < 0)
 			goto fail;
-		for (size_t i = 0; i < n; i++) {
-			/* a milestone is shown only around its day: once that
-			 * window has passed, --due never reports it again, and
-			 * it must not stand for the case's most overdue item */
-			if (strcmp(v[i].rule, "milestone") == 0 &&
-			    v[i].date + sc->within < sc->as_of)
-				continue;
+		for (size_t i = 0; i < n; i++)
 			if (!r.has_next || v[i].date < r.next.date) {
 				r.next = v[i];
 				r.has_next = 1;
 			}
-		}
 		free(v);
 		for (size_t i = 0; i < t->n; i++)
 			if ((rc = api_team_add(&r.team, t->member[i])) < 0)
