@@ -436,6 +436,15 @@ run api-new -i pcw.id --passphrase-fd 3 -m x 3< badpw
 refused $? 1 passphrase "api-new: a wrong passphrase"
 run api-new -i cw.id --referral "$(printf 'a\nb')" -m x
 refused $? 1 Referral "api-new: a newline in --referral"
+git clone -q --bare "$S" "$W/copy" 2> /dev/null &&
+	! git -C "$W/copy" rev-parse -q --verify refs/api/keys > /dev/null
+ok $? "a plain clone of the store has no refs/api/keys"
+copyrefs=$(git -C "$W/copy" for-each-ref)
+run api-new -C "$W/copy" -i cw.id -m x
+rc=$?
+[ $rc -eq 1 ] && [ ! -s out ] && oneline err && grep -q 'refs/api/keys' err &&
+	[ "$(git -C "$W/copy" for-each-ref)" = "$copyrefs" ]
+ok $? "api-new there: refused naming refs/api/keys (a new one would replace every case's key), refs unchanged"
 run api-new -i cw.id -m x extra
 usage $? "api-new with an argument: exit 2"
 run api-new -i cw.id -m x -F note.md
@@ -466,9 +475,9 @@ tmpfs|ramfs) NONTMPFS=$(mktemp -d /var/tmp/api-test.XXXXXX 2>/dev/null) &&
 *) NONTMPFS=$XDG_RUNTIME_DIR ;;
 esac
 if ! have script; then
-	for i in $(seq 17); do skip "script(1) not installed: the editor runs only on a terminal"; done
+	for i in $(seq 21); do skip "script(1) not installed: the editor runs only on a terminal"; done
 elif [ -z "$SHM" ]; then
-	for i in $(seq 17); do skip "no tmpfs at /dev/shm for the editor"; done
+	for i in $(seq 21); do skip "no tmpfs at /dev/shm for the editor"; done
 else
 	before=$(refs)
 	main0=$(tip)
@@ -514,6 +523,17 @@ else
 	(export XDG_RUNTIME_DIR="$SHM" EDITOR="$W/ed-badfield"
 	 on_tty api-log -i cw.id "$ID")
 	refused $? 1 Mood "an unknown header field from the editor: named"
+	rm -f tmpl
+	(export XDG_RUNTIME_DIR="$SHM" EDITOR="$W/ed-fill"
+	 on_tty api-log -i cw2.id "$ID")
+	refused $? 1 cw2 "not on the team: refused before the editor runs"
+	[ ! -e tmpl ] && [ -z "$(ls -A "$SHM")" ]
+	ok $? "... the editor never ran, nothing in the tmpfs directory"
+	(export XDG_RUNTIME_DIR="$SHM" EDITOR="$W/ed-fill"
+	 on_tty api-log -i cw.id "$ID" -t therapy --date tomorrow)
+	refused $? 1 therapy "-t therapy: refused before the editor runs"
+	[ ! -e tmpl ]
+	ok $? "... the editor never ran"
 	if [ -n "$NONTMPFS" ]; then
 		(export XDG_RUNTIME_DIR="$NONTMPFS" EDITOR="$W/ed-fill"
 		 on_tty api-log -i cw.id "$ID")
