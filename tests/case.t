@@ -563,6 +563,30 @@ else
 	ok $? "api-new through the editor: the intake as written"
 fi
 
+# --- least privilege, over every note written above ------------------------------------------
+nn=0 svc_read=0 ld_read=0 team_read=0
+for n in $(files "$ID" notes | sed 's/\.md\.age$//'); do
+	nn=$((nn + 1))
+	open "$ID" notes "$n" svc.id && svc_read=$((svc_read + 1))
+	open "$ID" notes "$n" ld.id && ld_read=$((ld_read + 1))
+	open "$ID" notes "$n" "$ID.key" && grep -qx "Note: $n" plain &&
+		grep -qx "Case: $ID" plain && team_read=$((team_read + 1))
+done
+[ $nn -ge 10 ] && [ $svc_read -eq 0 ]
+ok $? "the service identity opens none of the case's $nn notes"
+[ $ld_read -eq 0 ]
+ok $? "nor does a lead off the team"
+[ $team_read -eq $nn ]
+ok $? "the case key opens every one, each bound to its case and name"
+ne=0 svc_read=0
+for e in $(files "$ID" events | sed 's/\.age$//'); do
+	ne=$((ne + 1))
+	open "$ID" events "$e" svc.id && grep -qx "Event: $e" plain &&
+		grep -qx "Case: $ID" plain && svc_read=$((svc_read + 1))
+done
+[ $ne -ge 10 ] && [ $svc_read -eq $ne ]
+ok $? "the service identity opens all $ne events, each bound to its case and name"
+
 # --- the whole store, as an auditor sees it ------------------------------------------------
 run api-verify
 [ $? -eq 0 ] && grep -Eqx 'ok: [0-9]+ commits verified' out && [ ! -s err ]
