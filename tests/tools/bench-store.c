@@ -1,0 +1,1074 @@
+/*
+ * bench-store - how the costs of the store grow with its size and its
+ * history (the second and third parts of "make bench"):
+ *
+ *   bench-store [--quick] write DIR
+ *   bench-store [--quick] verify DIR API-VERIFY
+ *
+ * write: the latency of one signed write (one new file: a note into an
+ *     existing case, by a caseworker on its team, built as api-log builds
+ *     its note) into a store of 100,000 files over the same into a store
+ *     of 1,000; median and 90th percentile of 41 writes into each, the
+ *     stores taking turns.  Each write opens the store afresh, as each run
+ *     of a program does.  Measured on the stores in DIR, and on copies in
+ *     memory (a tmpfs), because on disk the cost of creating the files of
+ *     new objects depends on the file system's state more than on the
+ *     store.  Target: the larger store within 1.5 times the smaller.
+ * verify: API-VERIFY (the program) over a history of 10,002 signed
+ *     commits (a case opened as api-new opens one, then notes and events
+ *     logged as api-log logs them), in commits per second, over stock
+ *     "git log --show-signature" with the store's allowed_signers on the
+ *     same history.  git runs ssh-keygen once per commit, so when the
+ *     whole history would take it more than a minute it is timed on the
+ *     newest 1,000 commits, and the table says so.  Target: 50 times git.
+ *
+ * Stores are made through the library (api_store_create, an init commit
+ * as api-init makes it, a caseworker added as api-staff adds one), in the
+ * layout of cases/<shard>/<case>/ (team, recipient, notes/ and events/ of
+ * real age files; the case keys are not kept, since nothing here reads a
+ * note).  Their objects are written as one pack, as git clone or git gc
+ * leave a store.  They are kept in DIR with the identities that signed
+ * them: a store is used again when its marker DIR/NAME.ready names a
+ * commit whose staff are those identities and api_verify_history accepts
+ * it (the layout rules may have changed since), and main is reset to that
+ * commit first, so that every run measures the same store.  --quick uses
+ * smaller stores and a shorter history (for trying the tool, not for
+ * figures).
+ *
+ * A benchmark, not a test: a missed target is reported in the table, not
+ * by the exit status.  Exit 0 when measured, 1 if anything fails (also
+ * when git or API-VERIFY do not accept the history), 2 on usage.
+ * Not installed.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/mempack.h>
+#include <sodium.h>
+
+#include "api.h"
+
+#define WRITE_TARGET 1.5
+#define VERIFY_TARGET 50.0
+#define FILES_PER_CASE 10        /* team, recipient, 4 notes, 4 events */
+#define FILL_CASES 1000          /* cases per commit while filling */
+#define NEW_CASE_EVERY 10        /* history: every 10th write opens a case */
+#define GIT_MAX_SECONDS 60.0     /* longer: git gets a prefix */
+#define GIT_CALIBRATE 200        /* commits git is first timed on */
+#define TMPFS_MAGIC 0x01021994
+
+struct config {
+	size_t small, large;     /* files under cases/, write */
+	int samples, warmup;     /* writes per store, write */
+	size_t writes;           /* commits after init and staff, verify */
+	size_t git_prefix;       /* commits git gets when the whole is too long */
+	int reps;                /* API-VERIFY runs, best of */
+};
+
+static const struct config full = { 1000, 100000, 41, 3, 10000, 1000, 3 };
+static const struct config quick = { 1000, 10000, 21, 2, 1000, 200, 3 };
+
+static const api_identity *adm, *cw;    /* the admin; the caseworker */
+static char memdir[64];                 /* on a tmpfs, removed at exit; or "" */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench-store [--quick] write DIR\n"
+	    "       bench-store [--quick] verify DIR API-VERIFY\n");
+	exit(2);
+}
+
+static void
+fail(const char *what)
+{
+	fprintf(stderr, "bench-store: %s: %s\n", what, api_error_last());
+	exit(1);
+}
+
+static void
+failx(const char *what)
+{
+	fprintf(stderr, "bench-store: %s\n", what);
+	exit(1);
+}
+
+static void
+gitfail(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	fprintf(stderr, "bench-store: %s: %s\n", what, e && e->message ?
+	    e->message : "git error");
+	exit(1);
+}
+
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		fprintf(stderr, "bench-store: out of memory (%zu bytes)\n", n);
+		exit(1);
+	}
+	return p;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* n with thousands separators, for the tables: "100,000". */
+static const char *
+grp(char out[32], size_t n)
+{
+	char d[32];
+	size_t len, i, o = 0;
+
+	len = (size_t)snprintf(d, sizeof d, "%zu", n);
+	for (i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = d[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+memdir_remove(void)
+{
+	if (memdir[0])
+		nftw(memdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A private directory on /dev/shm when that is a tmpfs; else none. */
+static void
+memdir_make(void)
+{
+	struct statfs fs;
+
+	if (statfs("/dev/shm", &fs) != 0 ||
+	    (unsigned long)fs.f_type != TMPFS_MAGIC)
+		return;
+	snprintf(memdir, sizeof memdir, "/dev/shm/bench-store.XXXXXX");
+	if (mkdtemp(memdir) == NULL) {
+		memdir[0] = '\0';
+		return;
+	}
+	atexit(memdir_remove);
+}
+
+static const char *copy_from, *copy_to;
+
+static int
+copy_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	char to[PATH_MAX];
+	api_buf b = { 0 };
+	int rc;
+
+	(void)ftw;
+	snprintf(to, sizeof to, "%s%s", copy_to, path + strlen(copy_from));
+	if (flag == FTW_D)
+		return mkdir(to, st->st_mode & 0777) != 0;
+	if (flag != FTW_F)
+		return 1;
+	rc = api_file_read(path, &b, (size_t)1 << 30) < 0 ||
+	    api_file_write(to, b.ptr, b.len, st->st_mode & 0777, 1) < 0;
+	api_buf_free(&b);
+	return rc;
+}
+
+/* Copies the directory tree from (a store) to the absent to. */
+static void
+copy_tree(const char *from, const char *to)
+{
+	copy_from = from;
+	copy_to = to;
+	if (nftw(from, copy_entry, 16, FTW_PHYS) != 0) {
+		fprintf(stderr, "bench-store: cannot copy %s to %s: %s\n", from, to,
+		    api_error_last());
+		exit(1);
+	}
+}
+
+/* ---- identities and stores kept in DIR ------------------------------- */
+
+static const api_identity *
+identity(const char *dir, const char *handle)
+{
+	api_identity *id;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s.identity", dir, handle);
+	if (access(path, F_OK) == 0) {
+		if (api_identity_load(&id, path, NULL, NULL) < 0)
+			fail(path);
+		return id;
+	}
+	if (api_identity_generate(&id, handle) < 0 ||
+	    api_identity_save(id, path, NULL, NULL, 0) < 0)
+		fail(path);
+	return id;
+}
+
+/* A case being made: its ID, directory and key (the secret is dropped). */
+struct newcase {
+	char id[API_CASE_ID_LEN + 1];
+	char dir[32];
+	unsigned char pk[1][32];
+};
+
+static void
+case_make(struct newcase *c)
+{
+	unsigned char sk[32];
+
+	api_case_id_new(c->id);
+	api_case_dir(c->dir, c->id);
+	if (api_age_keypair(c->pk[0], sk) < 0)
+		fail("api_age_keypair");
+	sodium_memzero(sk, sizeof sk);
+}
+
+/* A record's text, as the casework programs write them. */
+static void
+record(api_buf *out, const char *id, const char *field, const char *obj,
+    const char *type, int64_t t, int body)
+{
+	static const char text[] = "Contact as agreed; next steps discussed "
+	    "and written down for the team.  Follow-up in two weeks, by phone "
+	    "first, then in person at the office.\n";
+	char date[11];
+
+	api_date_format(date, (long)(t / 86400));
+	out->len = 0;
+	if (api_record_field(out, "Case", id) < 0 ||
+	    api_record_field(out, field, obj) < 0 ||
+	    api_record_field(out, "Author", "cw") < 0 ||
+	    api_record_field(out, "Date", date) < 0 ||
+	    api_record_field(out, "Type", type) < 0 ||
+	    (body && (api_buf_append(out, "\n", 1) < 0 ||
+	    api_buf_append(out, text, sizeof text - 1) < 0)))
+		fail("record");
+}
+
+/* notes/<obj>.md.age or events/<obj>.age of dir: a record to pk. */
+static int
+put_obj(api_tx *tx, const char *id, const char *dir, int event,
+    const unsigned char (*pk)[32], int64_t t, char obj[API_OBJ_ID_LEN + 1])
+{
+	api_buf b = { 0 };
+	char path[128];
+	int rc;
+
+	b.secret = 1;
+	if ((rc = api_obj_id_new(obj)) < 0)
+		return rc;
+	record(&b, id, event ? "Event" : "Note", obj, event ? "contact" :
+	    "psychosocial", t, !event);
+	snprintf(path, sizeof path, event ? "%s/events/%s.age" :
+	    "%s/notes/%s.md.age", dir, obj);
+	rc = api_tx_put_record(tx, path, &b, pk, 1);
+	api_buf_free(&b);
+	return rc;
+}
+
+/* A new case's team and recipient files. */
+static int
+put_case(api_tx *tx, const struct newcase *c)
+{
+	char path[64], rcp[API_AGE_RECIPIENT_LEN + 2];
+	int rc;
+
+	snprintf(path, sizeof path, "%s/team", c->dir);
+	if ((rc = api_tx_put(tx, path, "cw\n", 3)) < 0)
+		return rc;
+	if ((rc = api_age_recipient_encode(rcp, c->pk[0])) < 0)
+		return rc;
+	strcat(rcp, "\n");
+	snprintf(path, sizeof path, "%s/recipient", c->dir);
+	return api_tx_put(tx, path, rcp, strlen(rcp));
+}
+
+static int
+init_commit(void *ctx, api_tx *tx)
+{
+	const char *conf = api_conf_default_text();
+	api_staff_list l;
+	api_staff m;
+	int rc;
+
+	(void)ctx;
+	memset(&m, 0, sizeof m);
+	memcpy(m.handle, adm->handle, sizeof m.handle);
+	memcpy(m.added_by, adm->handle, sizeof m.added_by);
+	memcpy(m.role, "admin", 6);
+	api_identity_pubid(&m.pub, adm);
+	if ((rc = api_time_format(m.valid_from, api_tx_now(tx))) < 0)
+		return rc;
+	l.v = &m;
+	l.n = 1;
+	if ((rc = api_tx_put(tx, "api.conf", conf, strlen(conf))) < 0 ||
+	    (rc = api_tx_put_staff(tx, &m, &l)) < 0)
+		return rc;
+	return api_tx_message(tx, "init: store created", "init", NULL, "api.conf");
+}
+
+static int
+add_caseworker(void *ctx, api_tx *tx)
+{
+	api_staff_list l;
+	api_staff *v, *m;
+	int rc;
+
+	(void)ctx;
+	if ((rc = api_tx_staff(tx, &l)) < 0)
+		return rc;
+	if ((v = realloc(l.v, (l.n + 1) * sizeof *v)) == NULL) {
+		api_staff_list_free(&l);
+		return api_error_set(API_ENOMEM, "out of memory");
+	}
+	l.v = v;
+	m = &l.v[l.n++];
+	memset(m, 0, sizeof *m);
+	memcpy(m->handle, cw->handle, sizeof m->handle);
+	memcpy(m->role, "caseworker", 11);
+	api_identity_pubid(&m->pub, cw);
+	memcpy(m->added_by, adm->handle, sizeof m->added_by);
+	if ((rc = api_time_format(m->valid_from, api_tx_now(tx))) == 0 &&
+	    (rc = api_tx_put_staff(tx, m, &l)) == 0)
+		rc = api_tx_message(tx, "staff: member added", "staff-add", NULL,
+		    "staff/cw");
+	api_staff_list_free(&l);
+	return rc;
+}
+
+/*
+ * Filling: ncases new cases of FILES_PER_CASE files (team, recipient,
+ * notes and events in pairs, as api-log writes them) in one commit.
+ */
+struct fill {
+	size_t ncases, done;
+};
+
+static int
+fill_commit(void *ctx, api_tx *tx)
+{
+	struct fill *f = ctx;
+	struct newcase c;
+	char obj[API_OBJ_ID_LEN + 1];
+	int rc = API_OK;
+
+	for (size_t i = 0; i < f->ncases && rc == 0; i++) {
+		/* records of the last three years */
+		int64_t t = api_tx_now(tx) - (int64_t)randombytes_uniform(94608000);
+		case_make(&c);
+		if ((rc = put_case(tx, &c)) < 0)
+			break;
+		for (int k = 2; k < FILES_PER_CASE && rc == 0; k++)
+			rc = put_obj(tx, c.id, c.dir, k & 1,
+			    (const unsigned char (*)[32])c.pk, t + k * 86400, obj);
+	}
+	if (rc == 0)
+		rc = api_tx_message(tx, "import: cases added", "import", NULL, NULL);
+	return rc;
+}
+
+/*
+ * A write into an existing case, as api-log makes it: the case's team and
+ * recipient and the signer's role checked on the tip it extends (by
+ * api_tx_case), then a note encrypted to the case key, and with event
+ * set also its event (to the case key and the leads and service staff).
+ */
+struct logw {
+	const char *id;
+	int event;
+};
+
+static int
+log_commit(void *ctx, api_tx *tx)
+{
+	struct logw *a = ctx;
+	char note[API_OBJ_ID_LEN + 1], ev[API_OBJ_ID_LEN + 1];
+	api_case_w w;
+	int rc;
+
+	if ((rc = api_tx_case(tx, a->id, cw, &w)) < 0)
+		return rc;
+	if ((rc = put_obj(tx, a->id, w.dir, 0,
+	    (const unsigned char (*)[32])w.pks, api_tx_now(tx), note)) == 0 &&
+	    (!a->event || (rc = put_obj(tx, a->id, w.dir, 1,
+	    (const unsigned char (*)[32])w.pks, api_tx_now(tx), ev)) == 0))
+		rc = api_tx_message(tx, "log: note added", "log", a->id, note);
+	api_case_w_free(&w);
+	return rc;
+}
+
+/* A new case, as api-new makes it: team, recipient, a note, an event. */
+static int
+new_commit(void *ctx, api_tx *tx)
+{
+	struct newcase *c = ctx;
+	char note[API_OBJ_ID_LEN + 1], ev[API_OBJ_ID_LEN + 1];
+	const unsigned char (*pk)[32] = (const unsigned char (*)[32])c->pk;
+	int rc;
+
+	if ((rc = api_tx_require_role(tx, cw, "caseworker lead admin")) < 0 ||
+	    (rc = put_case(tx, c)) < 0 ||
+	    (rc = put_obj(tx, c->id, c->dir, 0, pk, api_tx_now(tx), note)) < 0 ||
+	    (rc = put_obj(tx, c->id, c->dir, 1, pk, api_tx_now(tx), ev)) < 0)
+		return rc;
+	return api_tx_message(tx, "new: case opened", "new", c->id, note);
+}
+
+/* Moves main to id (hex), as it was when the store was made. */
+static void
+reset_main(api_store *s, const char *hex)
+{
+	git_reference *ref = NULL;
+	git_commit *c = NULL;
+	git_oid id;
+
+	if (git_oid_fromstr(&id, hex) < 0 ||
+	    git_commit_lookup(&c, api_store_repo(s), &id) < 0 ||
+	    git_reference_create(&ref, api_store_repo(s), "refs/heads/main", &id,
+	    1, "bench: reset") < 0)
+		gitfail(api_store_path(s));
+	git_reference_free(ref);
+	git_commit_free(c);
+}
+
+/*
+ * 1 when api_verify_history accepts the store at path, so that a store kept
+ * from an earlier run still follows the layout and rules of this build;
+ * else 0, with why in r.
+ */
+static int
+store_valid(api_store *s, api_verify_report *r)
+{
+	if (api_verify_history(api_store_repo(s), NULL, r, NULL, NULL) < 0)
+		fail(api_store_path(s));
+	return r->ok;
+}
+
+/*
+ * The store DIR/NAME kept from an earlier run, with main reset to its
+ * marker: 1, or 0 (nothing left of it) when it is absent, not the one
+ * these identities made, or no longer valid.
+ */
+static int
+store_reuse(const char *path)
+{
+	char marker[PATH_MAX + 8], hex[GIT_OID_HEXSZ + 1];
+	api_buf b = { 0 };
+	api_staff_list l = { 0 };
+	api_store *s = NULL;
+	api_verify_report r;
+	int ok = 0;
+
+	snprintf(marker, sizeof marker, "%s.ready", path);
+	if (api_file_read(marker, &b, 64) == 0 && b.len == GIT_OID_HEXSZ + 1 &&
+	    b.ptr[GIT_OID_HEXSZ] == '\n' && api_store_open(&s, path) == 0) {
+		git_commit *c = NULL;
+		git_oid id;
+		memcpy(hex, b.ptr, GIT_OID_HEXSZ);
+		hex[GIT_OID_HEXSZ] = '\0';
+		if (git_oid_fromstr(&id, hex) == 0 &&
+		    git_commit_lookup(&c, api_store_repo(s), &id) == 0) {
+			reset_main(s, hex);
+			ok = api_store_staff(s, &l) == 0 &&
+			    api_staff_find_key(&l, adm->sign_pk) >= 0 &&
+			    api_staff_find_key(&l, cw->sign_pk) >= 0 &&
+			    store_valid(s, &r);
+		}
+		git_commit_free(c);
+	}
+	api_staff_list_free(&l);
+	api_store_free(s);
+	api_buf_free(&b);
+	if (!ok) {
+		remove(marker);
+		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	return ok;
+}
+
+/*
+ * A new store at path: init by adm, cw added as caseworker.  Its objects
+ * stay in memory (the repository's odb owns them) until store_pack writes
+ * them as one pack: a store as git clone or git gc leave it, made without
+ * a file per object.
+ */
+static api_store *
+store_new(const char *path)
+{
+	git_odb_backend *mem;
+	api_store *s;
+	git_odb *odb;
+
+	if (api_store_create(&s, path) < 0)
+		fail(path);
+	if (git_repository_odb(&odb, api_store_repo(s)) < 0 ||
+	    git_mempack_new(&mem) < 0 || git_odb_add_backend(odb, mem, 999) < 0)
+		gitfail(path);
+	git_odb_free(odb);
+	if (api_store_write(s, adm, init_commit, NULL, NULL) < 0 ||
+	    api_store_write(s, adm, add_caseworker, NULL, NULL) < 0)
+		fail(path);
+	return s;
+}
+
+/* Writes the objects of the store s at path as one pack; frees s. */
+static void
+store_pack(api_store *s, const char *path)
+{
+	git_repository *repo = api_store_repo(s);
+	git_packbuilder *pb = NULL;
+	git_revwalk *w = NULL;
+	char dir[PATH_MAX + 16];
+
+	snprintf(dir, sizeof dir, "%s/objects/pack", path);
+	if (git_packbuilder_new(&pb, repo) < 0)
+		gitfail(path);
+	/* deltas of the many versions of cases/ are most of the work */
+	git_packbuilder_set_threads(pb, 0);
+	if (git_revwalk_new(&w, repo) < 0 ||
+	    git_revwalk_push_ref(w, "refs/heads/main") < 0 ||
+	    git_packbuilder_insert_walk(pb, w) < 0 ||
+	    git_packbuilder_write(pb, dir, 0, NULL, NULL) < 0)
+		gitfail(path);
+	git_revwalk_free(w);
+	git_packbuilder_free(pb);
+	api_store_free(s);
+}
+
+/*
+ * Where a store for path is made: in memory when there is a tmpfs, since
+ * every write replaces the file of refs/heads/main and some file systems
+ * (ext4 without a journal) make each new file slower while many were
+ * removed in the last half minute; store_done then copies it to path.
+ */
+static const char *
+store_build_path(char out[PATH_MAX], const char *path)
+{
+	const char *name = strrchr(path, '/');
+
+	if (memdir[0] == '\0')
+		return path;
+	snprintf(out, PATH_MAX, "%s/%s.new", memdir, name ? name + 1 : path);
+	return out;
+}
+
+/*
+ * Copies the store made at built to path (unless the same), checks it
+ * there, and marks it complete: main's tip is what later runs use.
+ */
+static void
+store_done(const char *built, const char *path)
+{
+	char marker[PATH_MAX + 8], hex[GIT_OID_HEXSZ + 2];
+	api_verify_report r;
+	api_store *s;
+	git_oid id;
+
+	if (strcmp(built, path) != 0) {
+		copy_tree(built, path);
+		nftw(built, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	if (api_store_open(&s, path) < 0)
+		fail(path);
+	if (!store_valid(s, &r)) {
+		fprintf(stderr, "bench-store: %s does not verify: %s %s %s: %s\n",
+		    path, r.commit, r.rule, r.path, r.message);
+		exit(1);
+	}
+	if (git_reference_name_to_id(&id, api_store_repo(s), "refs/heads/main") < 0)
+		gitfail(path);
+	git_oid_tostr(hex, sizeof hex, &id);
+	hex[GIT_OID_HEXSZ] = '\n';
+	snprintf(marker, sizeof marker, "%s.ready", path);
+	if (api_file_write(marker, hex, GIT_OID_HEXSZ + 1, 0644, 0) < 0)
+		fail(marker);
+	api_store_free(s);
+}
+
+/* ---- write: latency of one signed write ------------------------------ */
+
+/* Every case ID of main, for choosing where notes go. */
+static char **
+list_cases(const char *path, size_t *n)
+{
+	git_repository *repo;
+	git_object *o = NULL;
+	git_tree *cases = NULL, *shard = NULL;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (git_repository_open_bare(&repo, path) < 0 ||
+	    git_revparse_single(&o, repo, "main:cases") < 0 ||
+	    git_object_peel((git_object **)&cases, o, GIT_OBJECT_TREE) < 0)
+		gitfail(path);
+	for (size_t i = 0; i < git_tree_entrycount(cases); i++) {
+		const git_tree_entry *se = git_tree_entry_byindex(cases, i);
+		if (git_tree_lookup(&shard, repo, git_tree_entry_id(se)) < 0)
+			gitfail(path);
+		for (size_t j = 0; j < git_tree_entrycount(shard); j++) {
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 1024;
+				if ((v = realloc(v, cap * sizeof *v)) == NULL)
+					failx("out of memory");
+			}
+			v[*n] = xmalloc(API_CASE_ID_LEN + 1);
+			snprintf(v[*n], API_CASE_ID_LEN + 1, "%s", git_tree_entry_name(
+			    git_tree_entry_byindex(shard, j)));
+			(*n)++;
+		}
+		git_tree_free(shard);
+	}
+	git_tree_free(cases);
+	git_object_free(o);
+	git_repository_free(repo);
+	return v;
+}
+
+/* The store DIR/files-N of N files under cases/, made once. */
+static void
+files_store(char path[PATH_MAX], const char *dir, size_t nfiles)
+{
+	struct fill f = { 0, 0 };
+	api_store *s;
+	size_t ncases = nfiles / FILES_PER_CASE;
+	char g[32], tmp[PATH_MAX];
+	const char *built;
+	double t0;
+
+	snprintf(path, PATH_MAX, "%s/files-%zu", dir, nfiles);
+	if (store_reuse(path))
+		return;
+	fprintf(stderr, "bench-store: making a store of %s files in %s "
+	    "(once) ...\n", grp(g, nfiles), path);
+	t0 = now();
+	built = store_build_path(tmp, path);
+	s = store_new(built);
+	/* a few large commits: the history is not what is measured here */
+	for (f.done = 0; f.done < ncases; f.done += f.ncases) {
+		f.ncases = ncases - f.done < FILL_CASES ? ncases - f.done :
+		    FILL_CASES;
+		if (api_store_write(s, cw, fill_commit, &f, NULL) < 0)
+			fail(built);
+	}
+	store_pack(s, built);
+	store_done(built, path);
+	fprintf(stderr, "bench-store: made in %.0f s\n", now() - t0);
+}
+
+/* One sample: open, one note (encrypted in the write), close. */
+static double
+write_once(const char *path, const char *id)
+{
+	struct logw a = { id, 0 };
+	api_store *s;
+	double t0, t;
+
+	t0 = now();
+	if (api_store_open(&s, path) < 0 ||
+	    api_store_write(s, cw, log_commit, &a, NULL) < 0)
+		fail(path);
+	api_store_free(s);
+	t = now() - t0;
+	return t;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The value at quantile q of v (sorted here), by nearest rank. */
+static double
+quantile(double *v, size_t n, double q)
+{
+	size_t r = (size_t)(q * (double)n + 0.999999);
+
+	qsort(v, n, sizeof *v, cmp_double);
+	return v[r ? r - 1 : 0];
+}
+
+static void
+row_ms(const char *figure, double ours, double limit, int target)
+{
+	char a[32], b[32];
+	double ratio = ours / limit;
+
+	snprintf(a, sizeof a, "%.2f ms", ours * 1e3);
+	snprintf(b, sizeof b, "%.2f ms", limit * 1e3);
+	if (target)
+		printf("%-24s %-18s %-20s %6.2f  <= %.2f  %s\n", figure, a, b,
+		    ratio, WRITE_TARGET, ratio <= WRITE_TARGET ? "met" : "NOT met");
+	else
+		printf("%-24s %-18s %-20s %6.2f  %-7s  %s\n", figure, a, b, ratio,
+		    "-", "-");
+}
+
+/* A store written to: where, its cases, the latency of each write. */
+struct wstore {
+	char path[PATH_MAX];
+	char **cases;
+	size_t ncases;
+	double *t;
+};
+
+static int
+bench_write(const struct config *cf, const char *dir)
+{
+	struct wstore w[4];
+	char g1[32], g2[32];
+	size_t nw = 2, k;
+	int i, n = cf->samples;
+
+	memset(w, 0, sizeof w);
+	/* on disk: w[0] small, w[1] large; in memory: w[2], w[3] */
+	files_store(w[0].path, dir, cf->small);
+	files_store(w[1].path, dir, cf->large);
+	if (memdir[0]) {
+		for (k = 0; k < 2; k++) {
+			const char *name = strrchr(w[k].path, '/');
+			snprintf(w[k + 2].path, sizeof w[k + 2].path, "%s%s", memdir,
+			    name ? name : "/store");
+			copy_tree(w[k].path, w[k + 2].path);
+		}
+		nw = 4;
+	}
+	for (k = 0; k < nw; k++) {
+		w[k].cases = list_cases(w[k].path, &w[k].ncases);
+		if (w[k].ncases == 0)
+			failx("a store without cases");
+		w[k].t = xmalloc((size_t)n * sizeof *w[k].t);
+	}
+	/* the stores take turns, each first as often, so that a change of
+	 * clock speed or a busy moment hits them all alike */
+	for (i = -cf->warmup; i < n; i++)
+		for (size_t j = 0; j < nw; j++) {
+			struct wstore *x = &w[((size_t)(i + cf->warmup) + j) % nw];
+			double t = write_once(x->path,
+			    x->cases[randombytes_uniform((uint32_t)x->ncases)]);
+			if (i >= 0)
+				x->t[i] = t;
+		}
+
+	{
+		int maj, min, rev;
+		static const char *const fig[2][2] = {
+			{ "write on disk, median", "write on disk, p90" },
+			{ "write in memory, median", "write in memory, p90" },
+		};
+		git_libgit2_version(&maj, &min, &rev);
+		printf("store write (libgit2 %d.%d.%d): one new note per signed "
+		    "write, %d writes into each store\n", maj, min, rev, n);
+		printf("%-24s %-18s %-20s %6s  %-7s  %s\n", "figure", "ours",
+		    "limit", "ratio", "target", "result");
+		for (k = 0; k < nw; k += 2) {
+			double ms = quantile(w[k].t, (size_t)n, 0.5);
+			double ml = quantile(w[k + 1].t, (size_t)n, 0.5);
+			double ps = quantile(w[k].t, (size_t)n, 0.9);
+			double pl = quantile(w[k + 1].t, (size_t)n, 0.9);
+			row_ms(fig[k / 2][0], ml, ms, 1);
+			row_ms(fig[k / 2][1], pl, ps, 0);
+		}
+		printf("ours: store of %s files; limit: store of %s files (%d a "
+		    "case, packed);\neach write opens the store afresh, as a "
+		    "program run does; on disk: %s,\n%s\n", grp(g1, cf->large),
+		    grp(g2, cf->small), FILES_PER_CASE, dir, nw == 4 ?
+		    "in memory: copies on a tmpfs (/dev/shm)" :
+		    "in memory: not measured (/dev/shm is not a tmpfs)");
+	}
+
+	for (k = 0; k < nw; k++) {
+		for (size_t j = 0; j < w[k].ncases; j++)
+			free(w[k].cases[j]);
+		free(w[k].cases);
+		free(w[k].t);
+	}
+	return 0;
+}
+
+/* ---- verify: API-VERIFY over git log --show-signature ------------------ */
+
+/*
+ * The store DIR/history-N: N signed writes after init and staff, as the
+ * casework programs make them: every NEW_CASE_EVERY-th opens a case, the
+ * others log a note and its event into a case opened before.
+ */
+static void
+history_store(char path[PATH_MAX], const char *dir, size_t writes)
+{
+	api_store *s;
+	struct newcase c;
+	struct logw a = { NULL, 1 };
+	char (*ids)[API_CASE_ID_LEN + 1], g[32], tmp[PATH_MAX];
+	const char *built;
+	size_t nids = 0;
+	double t0;
+
+	snprintf(path, PATH_MAX, "%s/history-%zu", dir, writes);
+	if (store_reuse(path))
+		return;
+	fprintf(stderr, "bench-store: making a history of %s signed commits in "
+	    "%s (once) ...\n", grp(g, writes + 2), path);
+	t0 = now();
+	built = store_build_path(tmp, path);
+	s = store_new(built);
+	ids = xmalloc((writes / NEW_CASE_EVERY + 1) * sizeof *ids);
+	for (size_t i = 0; i < writes; i++) {
+		if (i % NEW_CASE_EVERY == 0) {
+			case_make(&c);
+			memcpy(ids[nids++], c.id, sizeof c.id);
+			if (api_store_write(s, cw, new_commit, &c, NULL) < 0)
+				fail(built);
+		} else {
+			a.id = ids[randombytes_uniform((uint32_t)nids)];
+			if (api_store_write(s, cw, log_commit, &a, NULL) < 0)
+				fail(built);
+		}
+	}
+	store_pack(s, built);
+	store_done(built, path);
+	free(ids);
+	fprintf(stderr, "bench-store: made in %.0f s\n", now() - t0);
+}
+
+/*
+ * Runs argv with stdout and stderr into a pipe, and counts the lines that
+ * start with want; the whole output is kept in out (for messages).
+ * Returns the exit status (-1: killed or not run).
+ */
+static int
+run(char *const argv[], const char *want, size_t *count, api_buf *out)
+{
+	int fd[2], st;
+	pid_t pid;
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0, wl = strlen(want);
+	ssize_t len;
+
+	*count = 0;
+	out->len = 0;
+	if (pipe(fd) != 0)
+		failx("pipe failed");
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		failx("fork failed");
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		dup2(fd[1], 2);
+		close(fd[0]);
+		close(fd[1]);
+		/* stock git as an auditor has it: no system or user settings */
+		setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+		setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
+		setenv("LC_ALL", "C", 1);
+		execvp(argv[0], argv);
+		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd[1]);
+	if ((f = fdopen(fd[0], "r")) == NULL)
+		failx("fdopen failed");
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if ((size_t)len >= wl && memcmp(line, want, wl) == 0)
+			(*count)++;
+		if (out->len < 4096 && api_buf_append(out, line, (size_t)len) < 0)
+			fail("output");
+	}
+	free(line);
+	fclose(f);
+	if (waitpid(pid, &st, 0) < 0)
+		failx("waitpid failed");
+	if (api_buf_append(out, "", 1) < 0)
+		fail("output");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Seconds git log --show-signature takes over the newest n commits. */
+static double
+git_log(const char *path, const char *signers, size_t n, size_t total)
+{
+	char opt[PATH_MAX + 64], num[32];
+	char *argv[] = { "git", "-C", (char *)path, "-c", opt, "log",
+	    "--show-signature", "-n", num, "main", NULL };
+	api_buf out = { 0 };
+	size_t good;
+	double t0, t;
+	int st;
+
+	snprintf(opt, sizeof opt, "gpg.ssh.allowedSignersFile=%s", signers);
+	snprintf(num, sizeof num, "%zu", n < total ? n : total);
+	t0 = now();
+	st = run(argv, "Good \"git\" signature for ", &good, &out);
+	t = now() - t0;
+	if (st != 0 || good != (n < total ? n : total)) {
+		fprintf(stderr, "bench-store: git log --show-signature: exit %d, "
+		    "%zu good signatures of %s; output begins:\n%.1000s\n", st,
+		    good, num, (const char *)out.ptr);
+		exit(1);
+	}
+	api_buf_free(&out);
+	return t;
+}
+
+/* Seconds API-VERIFY takes over the whole history, which it must accept. */
+static double
+api_verify(const char *prog, const char *path, size_t total)
+{
+	char want[64];
+	char *argv[] = { (char *)prog, "-C", (char *)path, NULL };
+	api_buf out = { 0 };
+	size_t good;
+	double t0, t;
+	int st;
+
+	snprintf(want, sizeof want, "ok: %zu commits verified\n", total);
+	t0 = now();
+	st = run(argv, want, &good, &out);
+	t = now() - t0;
+	if (st != 0 || good != 1) {
+		fprintf(stderr, "bench-store: %s: exit %d; output begins:\n%.1000s\n",
+		    prog, st, (const char *)out.ptr);
+		exit(1);
+	}
+	api_buf_free(&out);
+	return t;
+}
+
+static int
+bench_verify(const struct config *cf, const char *dir, const char *prog)
+{
+	char path[PATH_MAX], signers[PATH_MAX + 32], abs[PATH_MAX];
+	char g1[32], g2[32];
+	api_store *s;
+	api_buf b = { 0 };
+	size_t total = cf->writes + 2, ngit;
+	double tours = 0, tgit, tcal;
+
+	history_store(path, dir, cf->writes);
+	/* git wants the allowed signers file by an absolute path */
+	if (api_store_open(&s, path) < 0 ||
+	    api_store_read(s, "allowed_signers", &b) < 0)
+		fail(path);
+	api_store_free(s);
+	snprintf(signers, sizeof signers, "%s.allowed_signers", path);
+	if (api_file_write(signers, b.ptr, b.len, 0644, 0) < 0)
+		fail(signers);
+	api_buf_free(&b);
+	if (realpath(signers, abs) == NULL)
+		failx("realpath failed");
+
+	for (int r = 0; r < cf->reps; r++) {
+		double t = api_verify(prog, path, total);
+		if (tours == 0 || t < tours)
+			tours = t;
+	}
+	/* git spends a process per commit: time a few first, then decide */
+	tcal = git_log(path, abs, GIT_CALIBRATE, total);
+	ngit = total;
+	if (tcal / (double)(GIT_CALIBRATE < total ? GIT_CALIBRATE : total) *
+	    (double)total > GIT_MAX_SECONDS)
+		ngit = cf->git_prefix < total ? cf->git_prefix : total;
+	tgit = git_log(path, abs, ngit, total);
+
+	{
+		int maj, min, rev;
+		double ours = (double)total / tours, limit = (double)ngit / tgit;
+		double ratio = ours / limit;
+		char a[32], l[32];
+		git_libgit2_version(&maj, &min, &rev);
+		printf("api-verify (libgit2 %d.%d.%d, %ld CPUs): a history of %s "
+		    "signed commits, ours best of %d\n", maj, min, rev,
+		    sysconf(_SC_NPROCESSORS_ONLN), grp(g1, total), cf->reps);
+		printf("%-24s %-18s %-20s %6s  %-7s  %s\n", "figure", "ours",
+		    "limit", "ratio", "target", "result");
+		snprintf(a, sizeof a, "%.0f commits/s", ours);
+		snprintf(l, sizeof l, "%.0f commits/s", limit);
+		printf("%-24s %-18s %-20s %6.1f  >= %.0f    %s\n", "verify history",
+		    a, l, ratio, VERIFY_TARGET, ratio >= VERIFY_TARGET ? "met" :
+		    "NOT met");
+		printf("ours: %s, whole history; limit: git log --show-signature "
+		    "with allowed_signers,\n", prog);
+		if (ngit < total)
+			printf("on the newest %s commits only (the whole history "
+			    "would take it ~%.0f s)\n", grp(g2, ngit),
+			    tgit / (double)ngit * (double)total);
+		else
+			printf("whole history, once\n");
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct config *cf = &full;
+	const char *dir;
+	int rc;
+
+	if (argc > 1 && strcmp(argv[1], "--quick") == 0) {
+		cf = &quick;
+		argc--;
+		argv++;
+	}
+	if (argc < 3 || !((strcmp(argv[1], "write") == 0 && argc == 3) ||
+	    (strcmp(argv[1], "verify") == 0 && argc == 4)))
+		usage();
+	dir = argv[2];
+	if (api_init() < 0)
+		fail("api_init");
+	if (git_libgit2_init() < 0)
+		gitfail("git_libgit2_init");
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "bench-store: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	memdir_make();
+	adm = identity(dir, "adm");
+	cw = identity(dir, "cw");
+	if (strcmp(argv[1], "write") == 0)
+		rc = bench_write(cf, dir);
+	else
+		rc = bench_verify(cf, dir, argv[3]);
+	api_identity_free((api_identity *)adm);
+	api_identity_free((api_identity *)cw);
+	git_libgit2_shutdown();
+	return rc;
+}
