@@ -167,7 +167,7 @@ ok $? "--domain and --within win over api.conf"
 
 # --- without sendmail: stdout ------------------------------------------------------
 # a $PATH without sendmail: the programs, git and the basic tools only
-P=$B/bin:/usr/bin:/bin
+P=$B/bin:$(dirname "$(command -v git)"):/usr/bin:/bin
 if ! PATH=$P have sendmail && [ ! -e /usr/sbin/sendmail ] && [ ! -e /usr/lib/sendmail ]; then
 	PATH=$P remind
 	[ $? -eq 0 ] && [ ! -s err ] && cp out stdout.nosm
@@ -279,6 +279,8 @@ ok $? "'api --help' lists remind with its summary"
 [ -z "$(find "$TMPDIR" "$XDG_RUNTIME_DIR" -type f)" ]
 ok $? "nothing left in \$TMPDIR or \$XDG_RUNTIME_DIR"
 if have strace && strace -o /dev/null true 2> /dev/null; then
+	# LeakSanitizer cannot run under ptrace (make asan)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 	strace -f -qq -o trace -e trace=open,openat,creat,rename,renameat,renameat2,link,linkat,mkdir,mkdirat \
 		"$REMIND" -C "$S" -i svc.id --as-of $ASOF --print > out 2> err
 	[ $? -eq 0 ] && cmp -s out stdout.nosm
