@@ -151,7 +151,7 @@ ok $? "no canary anywhere under the test's home, \$TMPDIR, \$XDG_RUNTIME_DIR"
 [ -z "$(find "$TMPDIR" -mindepth 1 | head -n 1)" ]
 ok $? "\$TMPDIR is left empty"
 [ -z "$(find "$XDG_RUNTIME_DIR" -mindepth 1 | head -n 1)" ]
-ok $? "\$XDG_RUNTIME_DIR (on disk, never used) is left empty"
+ok $? "lib.sh's \$XDG_RUNTIME_DIR (not used here) is left empty"
 if [ -n "$SHM" ]; then
 	grep -raF -f canaries "$SHM" > hits 2>&1
 	[ ! -s hits ] && [ -z "$(find "$SHM" -name 'api-edit.*')" ]
