@@ -57,7 +57,7 @@ $(LIBAPI): $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,libapi.so.$(SOVER) -o $@ $(LIB_OBJ) $(PKG_LIBS)
 	ln -sf libapi.so.$(SOVER) $(B)/lib/libapi.so
 
-$(B)/bin/%: cmd/%.c lib/*.h $(LIBAPI)
+$(B)/bin/%: cmd/%.c cmd/*.h lib/*.h $(LIBAPI)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(RPATH) -o $@ $< -L$(B)/lib -lapi $(PKG_LIBS)
 

@@ -122,7 +122,7 @@ main(int argc, char **argv)
 	const char *dir = NULL, *ident = NULL, *msg = NULL, *file = NULL, *types;
 	char today[11], tmpl[1024], durbuf[16], deftype[64];
 	char *vals[6] = { 0 };
-	int c, pass_fd = -1;
+	int c, pass_fd = -1, outfail = 0;
 	api_buf text = { 0 };
 	api_conf *conf = NULL;
 	api_case *cs = NULL;
@@ -232,10 +232,16 @@ main(int argc, char **argv)
 	if (api_store_write(s, op.me, build, &op, NULL) < 0)
 		cli_die_lib();
 	printf("%s\n", op.note);
+	/* the write is done: if its ID cannot be printed, say it here */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: note %s was written, but standard output "
+		    "failed\n", cli_name, op.note);
+		outfail = 1;
+	}
 	api_buf_free(&text);
 	api_case_free(cs);
 	api_conf_free(conf);
 	api_identity_free((api_identity *)op.me);
 	api_store_free(s);
-	return cli_flush();
+	return outfail || cli_flush();
 }

@@ -216,7 +216,7 @@ main(int argc, char **argv)
 	size_t nassign = 0;
 	char today[11], tmpl[1024];
 	char *vals[2] = { 0 };
-	int c, pass_fd = -1;
+	int c, pass_fd = -1, outfail = 0;
 	api_buf text = { 0 };
 	api_staff_list l;
 	struct op op;
@@ -320,6 +320,12 @@ main(int argc, char **argv)
 		cli_die("%s", err);
 	}
 	printf("%s\n", op.id);
+	/* the write is done: if its ID cannot be printed, say it here */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: case %s was written, but standard output "
+		    "failed\n", cli_name, op.id);
+		outfail = 1;
+	}
 	sodium_free(op.sk);
 	api_team_free(&op.team);
 	api_staff_list_free(&l);
@@ -327,5 +333,5 @@ main(int argc, char **argv)
 	free(assign);
 	api_identity_free((api_identity *)op.me);
 	api_store_free(s);
-	return cli_flush();
+	return outfail || cli_flush();
 }
