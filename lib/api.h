@@ -457,7 +457,7 @@ int api_case_id_valid(const char *s);
  * (out: API_OBJ_ID_LEN + 1 bytes). */
 int api_obj_id_new(char *out);
 int api_obj_id_valid(const char *s);
-/* "cases/SH/ID" (out: 32 bytes). */
+/* "cases/S/H/ID" (out: 32 bytes). */
 void api_case_dir(char *out, const char *id);
 
 /* The team file: one handle a line, the lead caseworker first. */
@@ -529,7 +529,7 @@ int api_cases_each(api_store *s, int (*fn)(void *ctx, const char *id),
 int api_event_recipients(const api_staff_list *l, unsigned char (**pks)[32],
 	size_t *n);
 /*
- * The case key envelope (in API_KEYS_REF at cases/SH/ID/key.age): an age
+ * The case key envelope (in API_KEYS_REF at cases/S/H/ID/key.age): an age
  * identity file with the case's secret keys, newest last, encrypted to
  * the team's age recipients.
  */

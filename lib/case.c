@@ -1,12 +1,13 @@
 /*
  * case.c - cases: IDs, the team file, the case key envelope, records.
  *
- * A case lives at cases/SH/ID on main (SH: the first two characters of
- * the ID): "team" (one handle a line, the lead caseworker first),
+ * A case lives at cases/S/H/ID on main (S, H: the first two characters
+ * of the ID, two levels of at most 32 entries, so that a write rewrites
+ * small trees even with a million cases): "team" (one handle a line, the lead caseworker first),
  * "recipient" (the case's age public key), notes/ and events/ (age files
  * encrypted to that key; events also to the store's leads and service
  * staff).  The case's secret keys are in a separate ref, API_KEYS_REF, at
- * cases/SH/ID/key.age: an age identity file encrypted to the team.  That
+ * cases/S/H/ID/key.age: an age identity file encrypted to the team.  That
  * ref keeps no history (every commit on it is a root), so that destroying
  * a case's envelope destroys the only way to read the case.
  */
@@ -29,7 +30,7 @@ struct api_case {
 	char dir[32];
 	api_team team;
 	unsigned char pk[32];
-	git_tree *tree;              /* cases/SH/ID on the tip of main */
+	git_tree *tree;              /* cases/S/H/ID on the tip of main */
 	api_age_keys *keys;          /* the case keys, after unlock */
 	api_age_keys *mine;          /* the reader's own key */
 };
@@ -109,7 +110,7 @@ api_obj_id_valid(const char *s)
 void
 api_case_dir(char *out, const char *id)
 {
-	snprintf(out, 32, "cases/%.2s/%s", id, id);
+	snprintf(out, 32, "cases/%c/%c/%s", id[0], id[1], id);
 }
 
 /* ---- the team file ----------------------------------------------------- */
@@ -404,7 +405,7 @@ case_resolve(git_repository *repo, git_tree *root, const char *arg,
 		if (i < n && !crockford_char(want[i], 0))
 			return api_error_set(API_EINVAL, "'%s' is not a case ID", arg);
 	}
-	snprintf(path, sizeof path, "cases/%.2s", want);
+	snprintf(path, sizeof path, "cases/%c/%c", want[0], want[1]);
 	if (git_tree_entry_bypath(&e, root, path) < 0 ||
 	    git_tree_entry_type(e) != GIT_OBJECT_TREE ||
 	    git_tree_lookup(&shard, repo, git_tree_entry_id(e)) < 0)
@@ -686,11 +687,36 @@ out:
 	return rc;
 }
 
+/* The case IDs under tree, levels shard levels down. */
+static int
+cases_walk(git_repository *repo, git_tree *tree, int levels,
+    int (*fn)(void *ctx, const char *id), void *ctx)
+{
+	int rc = API_OK;
+
+	for (size_t i = 0; rc == 0 && i < git_tree_entrycount(tree); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		git_tree *sub = NULL;
+		if (levels == 0) {
+			if (api_case_id_valid(git_tree_entry_name(e)))
+				rc = fn(ctx, git_tree_entry_name(e));
+			continue;
+		}
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
+			continue;
+		if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
+			return api_git_fail(API_EIO, "cases");
+		rc = cases_walk(repo, sub, levels - 1, fn, ctx);
+		git_tree_free(sub);
+	}
+	return rc;
+}
+
 int
 api_cases_each(api_store *s, int (*fn)(void *ctx, const char *id), void *ctx)
 {
 	git_repository *repo = api_store_repo(s);
-	git_tree *root = NULL, *cases = NULL, *shard = NULL;
+	git_tree *root = NULL, *cases = NULL;
 	git_tree_entry *e = NULL;
 	int rc = API_OK;
 
@@ -698,27 +724,10 @@ api_cases_each(api_store *s, int (*fn)(void *ctx, const char *id), void *ctx)
 		return rc;
 	if (git_tree_entry_bypath(&e, root, "cases") < 0)
 		goto out;            /* no case yet */
-	if (git_tree_lookup(&cases, repo, git_tree_entry_id(e)) < 0) {
+	if (git_tree_lookup(&cases, repo, git_tree_entry_id(e)) < 0)
 		rc = api_git_fail(API_EIO, "cases");
-		goto out;
-	}
-	for (size_t i = 0; rc == 0 && i < git_tree_entrycount(cases); i++) {
-		const git_tree_entry *se = git_tree_entry_byindex(cases, i);
-		if (git_tree_entry_type(se) != GIT_OBJECT_TREE)
-			continue;
-		if (git_tree_lookup(&shard, repo, git_tree_entry_id(se)) < 0) {
-			rc = api_git_fail(API_EIO, "cases");
-			break;
-		}
-		for (size_t j = 0; rc == 0 && j < git_tree_entrycount(shard); j++) {
-			const char *name = git_tree_entry_name(
-			    git_tree_entry_byindex(shard, j));
-			if (api_case_id_valid(name))
-				rc = fn(ctx, name);
-		}
-		git_tree_free(shard);
-		shard = NULL;
-	}
+	else
+		rc = cases_walk(repo, cases, 2, fn, ctx);
 out:
 	git_tree_free(cases);
 	git_tree_entry_free(e);

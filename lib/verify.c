@@ -30,7 +30,7 @@
 #include "api.h"
 
 #define MAIN_REF "refs/heads/main"
-#define MAX_DEPTH 5              /* cases/<shard>/<id>/notes/<file> */
+#define MAX_DEPTH 6              /* cases/S/H/<id>/notes/<file> */
 #define ID_MAX 64                /* shard, case, note and event ids */
 
 enum rule {
@@ -147,39 +147,39 @@ classify(const struct ctx *x, int depth)
 		return depth == 2 && api_handle_valid(c[1]) ? K_STAFF : K_BAD;
 	if (!IS(0, "cases"))
 		return K_BAD;
-	/* cases/SH/ID: ID a case ID, SH its first two characters */
-	if (depth >= 2 && (strcspn(c[1], "/") != 2 ||
-	    !id_ok(c[1], 2)))
-		return K_BAD;
-	if (depth >= 3) {
-		char id[API_CASE_ID_LEN + 1];
-		size_t n = strcspn(c[2], "/");
-		if (n != API_CASE_ID_LEN || strncmp(c[2], c[1], 2) != 0)
+	/* cases/S/H/ID: ID a case ID, S and H its first two characters */
+	for (int i = 1; i < depth && i < 3; i++)
+		if (strcspn(c[i], "/") != 1 || !id_ok(c[i], 1))
 			return K_BAD;
-		memcpy(id, c[2], n);
+	if (depth >= 4) {
+		char id[API_CASE_ID_LEN + 1];
+		size_t n = strcspn(c[3], "/");
+		if (n != API_CASE_ID_LEN || c[3][0] != c[1][0] || c[3][1] != c[2][0])
+			return K_BAD;
+		memcpy(id, c[3], n);
 		id[n] = '\0';
 		if (!api_case_id_valid(id))
 			return K_BAD;
 	}
-	if (depth == 2)
+	if (depth == 2 || depth == 3)
 		return K_SHARD;
-	if (depth == 3)
+	if (depth == 4)
 		return K_CASE;
-	if (depth == 4) {
-		if (strcmp(c[3], "team") == 0)
+	if (depth == 5) {
+		if (strcmp(c[4], "team") == 0)
 			return K_TEAM;
-		if (strcmp(c[3], "events") == 0)
+		if (strcmp(c[4], "events") == 0)
 			return K_EVENTS;
-		if (strcmp(c[3], "notes") == 0)
+		if (strcmp(c[4], "notes") == 0)
 			return K_NOTES;
-		if (strcmp(c[3], "recipient") == 0)
+		if (strcmp(c[4], "recipient") == 0)
 			return K_RECIPIENT;
 		return K_BAD;
 	}
-	if (IS(3, "events"))
-		return suffix_id_ok(c[4], ".age") ? K_EVENT : K_BAD;
-	if (IS(3, "notes"))
-		return suffix_id_ok(c[4], ".md.age") ? K_NOTE : K_BAD;
+	if (IS(4, "events"))
+		return suffix_id_ok(c[5], ".age") ? K_EVENT : K_BAD;
+	if (IS(4, "notes"))
+		return suffix_id_ok(c[5], ".md.age") ? K_NOTE : K_BAD;
 #undef IS
 	return K_BAD;
 }
@@ -296,9 +296,9 @@ check_case_write(struct ctx *x, int depth)
 	char casepath[512];
 	size_t n;
 
-	if (depth < 3)
+	if (depth < 4)
 		return;
-	n = depth > 3 ? x->off[3] - 1 : strlen(x->path);
+	n = depth > 4 ? x->off[4] - 1 : strlen(x->path);
 	if (n >= sizeof casepath)
 		n = sizeof casepath - 1;
 	memcpy(casepath, x->path, n);

@@ -43,7 +43,7 @@ ok $? "a store and a caseworker"
 ID=$(api-new -i cw.id --referral "$C_REFERRAL" -m "Intake. $C_INTAKE" 2> err) &&
 	[ -n "$ID" ]
 ok $? "api-new -m and --referral"
-D=cases/$(echo "$ID" | cut -c1-2)/$ID
+D=cases/$(echo "$ID" | cut -c1)/$(echo "$ID" | cut -c2)/$ID
 N_INTAKE=$(git -C "$S" ls-tree --name-only "main:$D/notes" | sed 's/\.md\.age$//')
 N_M=$(api-log -i cw.id "$ID" --partner "$C_PARTNER" -m "Via -m. $C_M" 2> err)
 ok $? "api-log -m and --partner"
@@ -103,7 +103,7 @@ fi
 # --- each canary is in its record -------------------------------------------------
 # dec CASE NOTE: the note, decrypted by stock age through the case key
 dec() {
-	_d=cases/$(echo "$1" | cut -c1-2)/$1
+	_d=cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1
 	git -C "$S" show "refs/api/keys:$_d/key.age" | age -d -i cw.id > case.key 2> /dev/null &&
 	git -C "$S" show "main:$_d/notes/$2.md.age" | age -d -i case.key 2> /dev/null
 }
@@ -116,7 +116,7 @@ ok $? "stock age finds every canary of -m, -F, stdin, --partner, --referral in i
 if [ -n "${N_ED:-}" ]; then
 	dec "$ID" "$N_ED" > p && grep -qx "$C_ED" p && grep -qx "Partner: $C_EDHDR" p &&
 		dec "$ID2" "$(git -C "$S" ls-tree --name-only \
-			"main:cases/$(echo "$ID2" | cut -c1-2)/$ID2/notes" | sed 's/\.md\.age$//')" > p &&
+			"main:cases/$(echo "$ID2" | cut -c1)/$(echo "$ID2" | cut -c2)/$ID2/notes" | sed 's/\.md\.age$//')" > p &&
 		grep -qx "$C_NEWED" p
 	ok $? "... and those that went through the editor"
 else

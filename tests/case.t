@@ -32,7 +32,7 @@ run() { "$@" > "$W/out" 2> "$W/err"; }
 refs() { git -C "$S" for-each-ref; }
 tip() { git -C "$S" rev-parse "${1:-main}" 2>/dev/null; }
 # cdir ID: the case's directory in the tree
-cdir() { echo "cases/$(echo "$1" | cut -c1-2)/$1"; }
+cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # last FORMAT [REF]: a field of the tip of REF (main)
 last() { git -C "$S" log -1 --format="$1" "${2:-main}"; }
 # trailer KEY [REF]: a trailer of the tip of REF (main)
@@ -120,12 +120,12 @@ NOTE0=$(sed -n "s|^$D/notes/\(.*\)\.md\.age\$|\1|p" tree)
 	echo "$NOTE0" | grep -Eqx "$OBJ_RE" &&
 	[ "$(grep "^$D/events/" tree | sed "s|^$D/events/||; s|\.age\$||" |
 		grep -Ecx "$OBJ_RE")" = 2 ]
-ok $? "cases/SH/ID/: team, recipient, notes/NOTE.md.age, two events/EVENT.age"
-[ "$(git -C "$S" ls-tree --name-only main cases/)" = "cases/$(echo "$ID" | cut -c1-2)" ]
-ok $? "the shard is the ID's first two characters"
+ok $? "cases/S/H/ID/: team, recipient, notes/NOTE.md.age, two events/EVENT.age"
+[ "$(git -C "$S" ls-tree --name-only main cases/)" = "cases/$(echo "$ID" | cut -c1)" ]
+ok $? "the shard directories are the ID's first and second characters"
 [ "$(git -C "$S" ls-tree -r --name-only refs/api/keys)" = "$D/key.age" ] &&
 	[ -z "$(git -C "$S" ls-tree -r --name-only main | grep 'key')" ]
-ok $? "the case key is on refs/api/keys at cases/SH/ID/key.age, not on main"
+ok $? "the case key is on refs/api/keys at cases/S/H/ID/key.age, not on main"
 [ "$(git -C "$S" show "main:$D/team")" = "$(printf 'cw\nbob')" ] &&
 	[ "$(git -C "$S" show "main:$D/team" | wc -c)" = 7 ]
 ok $? "team: the caseworker who opened it first, then --assign bob"

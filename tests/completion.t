@@ -60,7 +60,7 @@ done
 	C3=$(api-new -i ben.id --date 2026-03-01 -m "four")
 ok $? "a store: staff adm ann ben (dan retired, svc, aud), three cases"
 ALL=$(printf '%s\n' "$C1" "$C2" "$C3" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
-D1=cases/$(echo "$C1" | cut -c1-2)/$C1
+D1=cases/$(echo "$C1" | cut -c1)/$(echo "$C1" | cut -c2)/$C1
 N1=$(git -C "$S" ls-tree --name-only main "$D1/notes/" |
 	sed 's|.*/||; s|\.md\.age$||' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
 [ "$(echo "$N1" | wc -w)" = 2 ]
@@ -95,7 +95,7 @@ is "$(c api show "$C1" '')" "$N1" "api show CASE <TAB>: its note IDs"
 is "$(c api show "$(echo "$C1" | cut -c1-5)" '')" "$N1" "api show PREFIX <TAB>: the note IDs"
 is "$(c api log "$C1" --corrects '')" "$N1" "api log CASE --corrects <TAB>: the note IDs"
 is "$(c api show "$C2" -C "$S" '')" "$(git -C "$S" ls-tree --name-only main \
-	"cases/$(echo "$C2" | cut -c1-2)/$C2/notes/" | sed 's|.*/||; s|\.md\.age$||')" \
+	"cases/$(echo "$C2" | cut -c1)/$(echo "$C2" | cut -c2)/$C2/notes/" | sed 's|.*/||; s|\.md\.age$||')" \
 	"options between the arguments are skipped"
 is "$(API_DIR= c api status -C "$S" '')" "$ALL" "the store from -C DIR on the line"
 is "$(cd / && API_DIR= c api status "-C$S" '')" "$ALL" "... or -CDIR"

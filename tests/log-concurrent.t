@@ -20,7 +20,7 @@ api-keygen --handle adm --no-passphrase -o adm.id > /dev/null 2>&1 &&
 	api-staff -i adm.id add --role caseworker cw.pub 2> /dev/null &&
 	ID=$(api-new -i cw.id -m "intake" 2> /dev/null) && [ -n "$ID" ]
 ok $? "a store with one case, opened by caseworker cw"
-D=cases/$(echo "$ID" | cut -c1-2)/$ID
+D=cases/$(echo "$ID" | cut -c1)/$(echo "$ID" | cut -c2)/$ID
 n0=$(git -C "$S" rev-list --count main)
 
 # writer J: EACH notes "writer J note I", IDs to ids.J; fails.J counts failures

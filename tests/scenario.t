@@ -19,7 +19,7 @@ run() { "$@" > "$W/out" 2> "$W/err"; }
 refs() { git -C "$S" for-each-ref; }
 last() { git -C "$S" log -1 --format="$1" main; }
 trailer() { last %B | git interpret-trailers --parse | sed -n "s/^$1: //p"; }
-cdir() { echo "cases/$(echo "$1" | cut -c1-2)/$1"; }
+cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # event: the event added by main's tip, as stock age opens it with svc's key
 event() {
 	_p=$(git -C "$S" diff-tree -r --name-only --diff-filter=A main~1 main | grep '/events/')

@@ -65,8 +65,8 @@ ok $? "staff with OpenSSH keys: adm2 (admin), ld (lead), cw (caseworker)"
 # a case made by adm2 with stock git and stock age
 printf 'adm2\ncw\n' > "$T/team"
 echo "first contact" | age -r "$(age-keygen -y "$T/adm2.age")" > "$T/note1"
-t=$(tree add cases/AB/ABCDEFGH23/team "$T/team" \
-	add cases/AB/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age "$T/note1") &&
+t=$(tree add cases/A/B/ABCDEFGH23/team "$T/team" \
+	add cases/A/B/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age "$T/note1") &&
 	gitcommit adm2 "$t" "new: case opened"
 ok $? "a case opened by a commit signed by stock git"
 GOOD=$(git -C "$S" rev-parse main)
@@ -138,20 +138,20 @@ verdict staff-admin "a lead editing staff/"
 
 # (7) a note rewritten, (8) removed, (9) plaintext under cases/
 echo "other" | age -r "$(age-keygen -y "$T/adm2.age")" > "$T/note2"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age "$T/note2")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age "$T/note2")" "x"
 verdict append-only "a note rewritten"
-gitcommit adm2 "$(tree rm cases/AB/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age)" "x"
+gitcommit adm2 "$(tree rm cases/A/B/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age)" "x"
 verdict append-only "a note removed"
 echo "name, date of birth" > "$T/plain"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.002Z-aaaaab.md.age "$T/plain")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.002Z-aaaaab.md.age "$T/plain")" "x"
 verdict age-format "a plaintext note"
 
 # more: layout, team format, allowed_signers, case-write, author name
 printf 'adm2\nfoo bar\n' > "$T/badteam"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/team "$T/badteam")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/team "$T/badteam")" "x"
 verdict layout "a team file that is not one handle a line"
 printf 'adm2\ncw\nadm2\n' > "$T/dupteam"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/team "$T/dupteam")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/team "$T/dupteam")" "x"
 verdict layout "a team file that lists a handle twice"
 gitcommit adm2 "$(tree add README "$T/plain")" "x"
 verdict layout "an unexpected top-level file"
@@ -159,13 +159,13 @@ echo "adm2 ssh-ed25519 AAAA" > "$T/as"
 gitcommit adm2 "$(tree add allowed_signers "$T/as")" "x"
 verdict allowed-signers "allowed_signers not derived from staff/"
 printf 'adm2\n' > "$T/team2"
-gitcommit ld "$(tree add cases/CD/CDEFGHJK23/team "$T/team2" \
-	add cases/CD/CDEFGHJK23/notes/20261126T143000.003Z-aaaaac.md.age "$T/note2")" "x"
+gitcommit ld "$(tree add cases/C/D/CDEFGHJK23/team "$T/team2" \
+	add cases/C/D/CDEFGHJK23/notes/20261126T143000.003Z-aaaaac.md.age "$T/note2")" "x"
 api-verify > /dev/null
 ok $? "a lead may open a case for another team"
-gitcommit cw "$(tree add cases/CD/CDEFGHJK23/notes/20261126T143000.004Z-aaaaad.md.age "$T/note2")" "x"
+gitcommit cw "$(tree add cases/C/D/CDEFGHJK23/notes/20261126T143000.004Z-aaaaad.md.age "$T/note2")" "x"
 verdict case-write "a caseworker writing outside their team"
-gitcommit cw "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.004Z-aaaaad.md.age "$T/note2")" "x"
+gitcommit cw "$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.004Z-aaaaad.md.age "$T/note2")" "x"
 api-verify > /dev/null
 ok $? "a caseworker may write to their own case"
 git -C "$S" update-ref refs/heads/main "$GOOD"
@@ -177,48 +177,48 @@ verdict signer "author name not the signer's handle"
 # cases: team and key changes, recipient format, names, armor, api.conf
 git -C "$S" update-ref refs/heads/main "$GOOD"
 printf 'adm2\ncw\nld\n' > "$T/team3"
-gitcommit cw "$(tree add cases/AB/ABCDEFGH23/team "$T/team3")" "x"
+gitcommit cw "$(tree add cases/A/B/ABCDEFGH23/team "$T/team3")" "x"
 verdict case-write "a caseworker changing a team"
-gitcommit ld "$(tree add cases/AB/ABCDEFGH23/team "$T/team3")" "x"
+gitcommit ld "$(tree add cases/A/B/ABCDEFGH23/team "$T/team3")" "x"
 api-verify > /dev/null
 ok $? "a lead may change a team"
 git -C "$S" update-ref refs/heads/main "$GOOD"
-gitcommit adm2 "$(tree rm cases/AB/ABCDEFGH23/team)" "x"
+gitcommit adm2 "$(tree rm cases/A/B/ABCDEFGH23/team)" "x"
 verdict append-only "a case's team removed"
 echo "not a key" > "$T/rcp"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/recipient "$T/rcp")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/recipient "$T/rcp")" "x"
 verdict layout "a recipient file that is not an age recipient"
 age-keygen -y "$T/adm2.age" > "$T/rcp"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/recipient "$T/rcp")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/recipient "$T/rcp")" "x"
 api-verify > /dev/null
 ok $? "a recipient file with an age recipient verifies"
 git -C "$S" update-ref refs/heads/main "$GOOD"
 echo "x" | age -a -r "$(age-keygen -y "$T/adm2.age")" > "$T/armored"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.008Z-aaaaah.md.age "$T/armored")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.008Z-aaaaah.md.age "$T/armored")" "x"
 verdict age-format "an armored age file under cases/"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/n1.md.age "$T/note1")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/notes/n1.md.age "$T/note1")" "x"
 verdict layout "a note whose name is not a note ID"
-gitcommit adm2 "$(tree add cases/XY/ABCDEFGH23/team "$T/team")" "x"
+gitcommit adm2 "$(tree add cases/X/Y/ABCDEFGH23/team "$T/team")" "x"
 verdict layout "a case under the wrong shard"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGHIU/team "$T/team")" "x"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGHIU/team "$T/team")" "x"
 verdict layout "a case ID outside Crockford base32"
 printf '[programme\nname = x\n' > "$T/badconf"
 gitcommit adm2 "$(tree add api.conf "$T/badconf")" "x"
 verdict layout "a corrupt api.conf"
 
 # a merge that brings in content from neither parent
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.005Z-aaaaae.md.age "$T/note1")" "a"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.005Z-aaaaae.md.age "$T/note1")" "a"
 A=$(git -C "$S" rev-parse main)
 git -C "$S" update-ref refs/heads/main "$GOOD"
-gitcommit adm2 "$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.006Z-aaaaaf.md.age "$T/note2")" "b"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.006Z-aaaaaf.md.age "$T/note2")" "b"
 B=$(git -C "$S" rev-parse main)
-t=$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.005Z-aaaaae.md.age "$T/note1")
+t=$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.005Z-aaaaae.md.age "$T/note1")
 c=$(GIT_AUTHOR_NAME=adm2 GIT_COMMITTER_NAME=adm2 git -C "$S" -c gpg.format=ssh \
 	-c user.signingkey="$T/adm2" commit-tree -S "$t" -p "$B" -p "$A" -m merge) &&
 	git -C "$S" update-ref refs/heads/main "$c"
 api-verify > /dev/null
 ok $? "a clean merge verifies"
-t=$(tree add cases/AB/ABCDEFGH23/notes/20261126T143000.007Z-aaaaag.md.age "$T/note1")
+t=$(tree add cases/A/B/ABCDEFGH23/notes/20261126T143000.007Z-aaaaag.md.age "$T/note1")
 c=$(GIT_AUTHOR_NAME=adm2 GIT_COMMITTER_NAME=adm2 git -C "$S" -c gpg.format=ssh \
 	-c user.signingkey="$T/adm2" commit-tree -S "$t" -p "$B" -p "$A" -m merge) &&
 	git -C "$S" update-ref refs/heads/main "$c"

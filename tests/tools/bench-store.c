@@ -24,7 +24,7 @@
  *
  * Stores are made through the library (api_store_create, an init commit
  * as api-init makes it, a caseworker added as api-staff adds one), in the
- * layout of cases/<shard>/<case>/ (team, recipient, notes/ and events/ of
+ * layout of cases/S/H/<case>/ (team, recipient, notes/ and events/ of
  * real age files; the case keys are not kept, since nothing here reads a
  * note).  Their objects are written as one pack, as git clone or git gc
  * leave a store.  They are kept in DIR with the identities that signed
@@ -621,42 +621,38 @@ store_done(const char *built, const char *path)
 
 /* ---- write: latency of one signed write ------------------------------ */
 
+struct idlist {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+add_id(void *ctx, const char *id)
+{
+	struct idlist *l = ctx;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		if ((l->v = realloc(l->v, l->cap * sizeof *l->v)) == NULL)
+			failx("out of memory");
+	}
+	l->v[l->n] = xmalloc(API_CASE_ID_LEN + 1);
+	snprintf(l->v[l->n++], API_CASE_ID_LEN + 1, "%s", id);
+	return 0;
+}
+
 /* Every case ID of main, for choosing where notes go. */
 static char **
 list_cases(const char *path, size_t *n)
 {
-	git_repository *repo;
-	git_object *o = NULL;
-	git_tree *cases = NULL, *shard = NULL;
-	char **v = NULL;
-	size_t cap = 0;
+	struct idlist l = { 0 };
+	api_store *s;
 
-	*n = 0;
-	if (git_repository_open_bare(&repo, path) < 0 ||
-	    git_revparse_single(&o, repo, "main:cases") < 0 ||
-	    git_object_peel((git_object **)&cases, o, GIT_OBJECT_TREE) < 0)
-		gitfail(path);
-	for (size_t i = 0; i < git_tree_entrycount(cases); i++) {
-		const git_tree_entry *se = git_tree_entry_byindex(cases, i);
-		if (git_tree_lookup(&shard, repo, git_tree_entry_id(se)) < 0)
-			gitfail(path);
-		for (size_t j = 0; j < git_tree_entrycount(shard); j++) {
-			if (*n == cap) {
-				cap = cap ? 2 * cap : 1024;
-				if ((v = realloc(v, cap * sizeof *v)) == NULL)
-					failx("out of memory");
-			}
-			v[*n] = xmalloc(API_CASE_ID_LEN + 1);
-			snprintf(v[*n], API_CASE_ID_LEN + 1, "%s", git_tree_entry_name(
-			    git_tree_entry_byindex(shard, j)));
-			(*n)++;
-		}
-		git_tree_free(shard);
-	}
-	git_tree_free(cases);
-	git_object_free(o);
-	git_repository_free(repo);
-	return v;
+	if (api_store_open(&s, path) < 0 || api_cases_each(s, add_id, &l) < 0)
+		fail(path);
+	api_store_free(s);
+	*n = l.n;
+	return l.v;
 }
 
 /* The store DIR/files-N of N files under cases/, made once. */
