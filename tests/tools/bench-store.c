@@ -78,7 +78,9 @@ struct config {
 static const struct config full = { 1000, 100000, 41, 3, 10000, 1000, 3 };
 static const struct config quick = { 1000, 10000, 21, 2, 1000, 200, 3 };
 
-static const api_identity *adm, *cw;    /* the admin; the caseworker */
+/* the admin and the caseworker; in the casework stores also a lead and
+ * service staff (the cron identity of api-remind) */
+static const api_identity *adm, *cw, *lead, *svc;
 static char memdir[64];                 /* on a tmpfs, removed at exit; or "" */
 
 static void
@@ -341,14 +343,21 @@ init_commit(void *ctx, api_tx *tx)
 	return api_tx_message(tx, "init: store created", "init", NULL, "api.conf");
 }
 
+/* A member of staff to add: who, in which role. */
+struct member {
+	const api_identity *id;
+	const char *role;
+};
+
 static int
-add_caseworker(void *ctx, api_tx *tx)
+add_member(void *ctx, api_tx *tx)
 {
+	const struct member *a = ctx;
 	api_staff_list l;
 	api_staff *v, *m;
+	char path[API_HANDLE_MAX + 8];
 	int rc;
 
-	(void)ctx;
 	if ((rc = api_tx_staff(tx, &l)) < 0)
 		return rc;
 	if ((v = realloc(l.v, (l.n + 1) * sizeof *v)) == NULL) {
@@ -358,14 +367,15 @@ add_caseworker(void *ctx, api_tx *tx)
 	l.v = v;
 	m = &l.v[l.n++];
 	memset(m, 0, sizeof *m);
-	memcpy(m->handle, cw->handle, sizeof m->handle);
-	memcpy(m->role, "caseworker", 11);
-	api_identity_pubid(&m->pub, cw);
+	memcpy(m->handle, a->id->handle, sizeof m->handle);
+	snprintf(m->role, sizeof m->role, "%s", a->role);
+	api_identity_pubid(&m->pub, a->id);
 	memcpy(m->added_by, adm->handle, sizeof m->added_by);
+	snprintf(path, sizeof path, "staff/%s", m->handle);
 	if ((rc = api_time_format(m->valid_from, api_tx_now(tx))) == 0 &&
 	    (rc = api_tx_put_staff(tx, m, &l)) == 0)
 		rc = api_tx_message(tx, "staff: member added", "staff-add", NULL,
-		    "staff/cw");
+		    path);
 	api_staff_list_free(&l);
 	return rc;
 }
@@ -478,17 +488,37 @@ store_valid(api_store *s, api_verify_report *r)
 	return r->ok;
 }
 
+/* 1 when the staff of s hold the identities a store of this kind needs
+ * (casework: also the lead and service ones, and the case keys ref). */
+static int
+store_staffed(api_store *s, int casework)
+{
+	api_staff_list l = { 0 };
+	git_oid keys;
+	int ok;
+
+	ok = api_store_staff(s, &l) == 0 &&
+	    api_staff_find_key(&l, adm->sign_pk) >= 0 &&
+	    api_staff_find_key(&l, cw->sign_pk) >= 0 &&
+	    (!casework || (api_staff_find_key(&l, lead->sign_pk) >= 0 &&
+	    api_staff_find_key(&l, svc->sign_pk) >= 0 &&
+	    git_reference_name_to_id(&keys, api_store_repo(s),
+	    API_KEYS_REF) == 0));
+	api_staff_list_free(&l);
+	return ok;
+}
+
 /*
  * The store DIR/NAME kept from an earlier run, with main reset to its
  * marker: 1, or 0 (nothing left of it) when it is absent, not the one
- * these identities made, or no longer valid.
+ * these identities made (casework: a store of store_new's casework
+ * staff), or no longer valid.
  */
 static int
-store_reuse(const char *path)
+store_reuse(const char *path, int casework)
 {
 	char marker[PATH_MAX + 8], hex[GIT_OID_HEXSZ + 1];
 	api_buf b = { 0 };
-	api_staff_list l = { 0 };
 	api_store *s = NULL;
 	api_verify_report r;
 	int ok = 0;
@@ -503,14 +533,10 @@ store_reuse(const char *path)
 		if (git_oid_fromstr(&id, hex) == 0 &&
 		    git_commit_lookup(&c, api_store_repo(s), &id) == 0) {
 			reset_main(s, hex);
-			ok = api_store_staff(s, &l) == 0 &&
-			    api_staff_find_key(&l, adm->sign_pk) >= 0 &&
-			    api_staff_find_key(&l, cw->sign_pk) >= 0 &&
-			    store_valid(s, &r);
+			ok = store_staffed(s, casework) && store_valid(s, &r);
 		}
 		git_commit_free(c);
 	}
-	api_staff_list_free(&l);
 	api_store_free(s);
 	api_buf_free(&b);
 	if (!ok) {
@@ -521,14 +547,17 @@ store_reuse(const char *path)
 }
 
 /*
- * A new store at path: init by adm, cw added as caseworker.  Its objects
- * stay in memory (the repository's odb owns them) until store_pack writes
- * them as one pack: a store as git clone or git gc leave it, made without
- * a file per object.
+ * A new store at path: init by adm, cw added as caseworker (casework:
+ * then lead as a lead, svc as service staff, as api-staff adds them).
+ * Its objects stay in memory (the repository's odb owns them) until
+ * store_pack writes them as one pack: a store as git clone or git gc
+ * leave it, made without a file per object.
  */
 static api_store *
-store_new(const char *path)
+store_new(const char *path, int casework)
 {
+	struct member m[3] = { { NULL, "caseworker" }, { NULL, "lead" },
+	    { NULL, "service" } };
 	git_odb_backend *mem;
 	api_store *s;
 	git_odb *odb;
@@ -539,13 +568,22 @@ store_new(const char *path)
 	    git_mempack_new(&mem) < 0 || git_odb_add_backend(odb, mem, 999) < 0)
 		gitfail(path);
 	git_odb_free(odb);
-	if (api_store_write(s, adm, init_commit, NULL, NULL) < 0 ||
-	    api_store_write(s, adm, add_caseworker, NULL, NULL) < 0)
+	m[0].id = cw;
+	m[1].id = lead;
+	m[2].id = svc;
+	if (api_store_write(s, adm, init_commit, NULL, NULL) < 0)
 		fail(path);
+	for (int i = 0; i < (casework ? 3 : 1); i++)
+		if (api_store_write(s, adm, add_member, &m[i], NULL) < 0)
+			fail(path);
 	return s;
 }
 
-/* Writes the objects of the store s at path as one pack; frees s. */
+/*
+ * Writes the objects of the store s at path as one pack (what main and
+ * the case keys ref reach: not the envelopes that later root commits of
+ * that ref replaced); frees s.
+ */
 static void
 store_pack(api_store *s, const char *path)
 {
@@ -553,6 +591,8 @@ store_pack(api_store *s, const char *path)
 	git_packbuilder *pb = NULL;
 	git_revwalk *w = NULL;
 	char dir[PATH_MAX + 16];
+	git_oid keys;
+	int has_keys = git_reference_name_to_id(&keys, repo, API_KEYS_REF) == 0;
 
 	snprintf(dir, sizeof dir, "%s/objects/pack", path);
 	if (git_packbuilder_new(&pb, repo) < 0)
@@ -561,6 +601,7 @@ store_pack(api_store *s, const char *path)
 	git_packbuilder_set_threads(pb, 0);
 	if (git_revwalk_new(&w, repo) < 0 ||
 	    git_revwalk_push_ref(w, "refs/heads/main") < 0 ||
+	    (has_keys && git_revwalk_push(w, &keys) < 0) ||
 	    git_packbuilder_insert_walk(pb, w) < 0 ||
 	    git_packbuilder_write(pb, dir, 0, NULL, NULL) < 0)
 		gitfail(path);
@@ -667,13 +708,13 @@ files_store(char path[PATH_MAX], const char *dir, size_t nfiles)
 	double t0;
 
 	snprintf(path, PATH_MAX, "%s/files-%zu", dir, nfiles);
-	if (store_reuse(path))
+	if (store_reuse(path, 0))
 		return;
 	fprintf(stderr, "bench-store: making a store of %s files in %s "
 	    "(once) ...\n", grp(g, nfiles), path);
 	t0 = now();
 	built = store_build_path(tmp, path);
-	s = store_new(built);
+	s = store_new(built, 0);
 	/* a few large commits: the history is not what is measured here */
 	for (f.done = 0; f.done < ncases; f.done += f.ncases) {
 		f.ncases = ncases - f.done < FILL_CASES ? ncases - f.done :
@@ -838,13 +879,13 @@ history_store(char path[PATH_MAX], const char *dir, size_t writes)
 	double t0;
 
 	snprintf(path, PATH_MAX, "%s/history-%zu", dir, writes);
-	if (store_reuse(path))
+	if (store_reuse(path, 0))
 		return;
 	fprintf(stderr, "bench-store: making a history of %s signed commits in "
 	    "%s (once) ...\n", grp(g, writes + 2), path);
 	t0 = now();
 	built = store_build_path(tmp, path);
-	s = store_new(built);
+	s = store_new(built, 0);
 	ids = xmalloc((writes / NEW_CASE_EVERY + 1) * sizeof *ids);
 	for (size_t i = 0; i < writes; i++) {
 		if (i % NEW_CASE_EVERY == 0) {
