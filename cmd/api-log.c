@@ -88,11 +88,11 @@ build(void *ctx, api_tx *tx)
 		goto out;
 	snprintf(path, sizeof path, "%s/notes/%s.md.age", dir, op->note);
 	if ((rc = api_tx_put_record(tx, path, &note,
-	    (const unsigned char (*)[32])w.pks, 1)) < 0)
+	    (const unsigned char (*)[32])w.note_pk, 1)) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s/events/%s.age", dir, op->event);
 	if ((rc = api_tx_put_record(tx, path, &ev,
-	    (const unsigned char (*)[32])w.pks, w.npk)) < 0)
+	    (const unsigned char (*)[32])w.event_pk, 1)) < 0)
 		goto out;
 	rc = api_tx_message(tx, "log: note added", "log", op->id, op->note);
 out:

@@ -9,8 +9,8 @@ struct op {
 	char id[API_CASE_ID_LEN + 1], dir[32];
 	char note[API_OBJ_ID_LEN + 1], opened[API_OBJ_ID_LEN + 1],
 	    contact[API_OBJ_ID_LEN + 1];
-	unsigned char pk[32];
-	unsigned char *sk;                   /* secret memory */
+	unsigned char pk[2][32];             /* notes key, events key */
+	unsigned char *sk;                   /* 2 x 32, secret memory */
 	api_team team;
 	const api_staff_list *staff;         /* of main, for the envelope */
 	const char *phase, *referral, *date;
@@ -28,26 +28,28 @@ usage(FILE *f)
 	    "               [--referral SOURCE] [--date D] [-m TEXT | -F FILE]\n");
 }
 
-/* The case key envelope on API_KEYS_REF (or its removal, to undo). */
+/* The case's key envelopes on API_KEYS_REF (or their removal, to undo). */
 static int
 build_key(void *ctx, api_tx *tx)
 {
 	struct op *op = ctx;
-	api_buf env = { 0 }, old = { 0 };
-	char path[48];
+	api_buf old = { 0 };
+	char key[48], events[48];
 	int rc;
 
-	snprintf(path, sizeof path, "%s/key.age", op->dir);
+	snprintf(key, sizeof key, "%s/key.age", op->dir);
+	snprintf(events, sizeof events, "%s/events.age", op->dir);
 	if (op->remove_key) {
-		if ((rc = api_tx_remove(tx, path)) == 0)
-			rc = api_tx_message(tx, "keys: case key removed (case not "
+		if ((rc = api_tx_remove(tx, key)) == 0 &&
+		    (rc = api_tx_remove(tx, events)) == 0)
+			rc = api_tx_message(tx, "keys: case keys removed (case not "
 			    "opened)", "case-key-undo", op->id, NULL);
 		return rc;
 	}
-	rc = api_tx_read(tx, path, &old);
+	rc = api_tx_read(tx, key, &old);
 	api_buf_free(&old);
 	if (rc == 0)
-		return api_error_set(API_EEXIST, "case %s already has a key",
+		return api_error_set(API_EEXIST, "case %s already has keys",
 		    op->id);
 	/* a copy of a store without its keys ref (a plain git clone): a
 	 * new one here would replace the keys of every case when pushed */
@@ -55,20 +57,17 @@ build_key(void *ctx, api_tx *tx)
 		return api_error_set(API_ENOTFOUND, "this store has cases but no "
 		    "%s (a copy made without it?); fetch it with "
 		    "'git fetch ORIGIN +refs/api/*:refs/api/*' first", API_KEYS_REF);
-	if ((rc = api_case_envelope(&env, op->id, op->sk, 1, &op->team,
-	    op->staff)) == 0 &&
-	    (rc = api_tx_put(tx, path, env.ptr, env.len)) == 0)
-		rc = api_tx_message(tx, "keys: case key written", "case-key",
+	if ((rc = api_tx_put_envelopes(tx, op->id, op->sk, 1, op->sk + 32, 1,
+	    &op->team, op->staff)) == 0)
+		rc = api_tx_message(tx, "keys: case keys written", "case-key",
 		    op->id, NULL);
-	api_buf_free(&env);
 	return rc;
 }
 
 /* One record: header fields (NULL-terminated key, value pairs), body. */
 static int
 put_record(api_tx *tx, const char *path, const char *const *kv,
-    const char *body, size_t bodylen, const unsigned char (*pks)[32],
-    size_t n)
+    const char *body, size_t bodylen, const unsigned char (*pk)[32])
 {
 	api_buf b = { 0 };
 	int rc = API_OK;
@@ -80,7 +79,7 @@ put_record(api_tx *tx, const char *path, const char *const *kv,
 		if ((rc = api_buf_append(&b, "\n", 1)) == 0)
 			rc = api_buf_append(&b, body, bodylen);
 	if (rc == 0)
-		rc = api_tx_put_record(tx, path, &b, pks, n);
+		rc = api_tx_put_record(tx, path, &b, pk, 1);
 	api_buf_free(&b);
 	return rc;
 }
@@ -90,10 +89,10 @@ build_case(void *ctx, api_tx *tx)
 {
 	struct op *op = ctx;
 	api_staff_list l = { 0 };
-	unsigned char (*pks)[32] = NULL;
-	size_t npk = 0;
+	const unsigned char (*npk)[32] = (const unsigned char (*)[32])op->pk[0];
+	const unsigned char (*epk)[32] = (const unsigned char (*)[32])op->pk[1];
 	api_buf b = { 0 };
-	char path[128], rcp[API_AGE_RECIPIENT_LEN + 2];
+	char path[128];
 	int rc;
 
 	snprintf(path, sizeof path, "%s/team", op->dir);
@@ -104,35 +103,28 @@ build_case(void *ctx, api_tx *tx)
 	}
 	b.len = 0;
 	if ((rc = api_tx_staff(tx, &l)) < 0 ||
-	    (rc = api_staff_require(&l, op->me, "caseworker lead admin")) < 0 ||
-	    (rc = api_event_recipients(&l, &pks, &npk)) < 0)
+	    (rc = api_staff_require(&l, op->me, "caseworker lead admin")) < 0)
 		goto out;
-	/* events: the case key, then leads and service staff */
-	memmove(pks + 1, pks, npk * 32);
-	memcpy(pks[0], op->pk, 32);
-	npk++;
 	if ((rc = api_team_format(&op->team, &b)) < 0 ||
 	    (rc = api_tx_put(tx, path, b.ptr, b.len)) < 0)
 		goto out;
-	api_age_recipient_encode(rcp, op->pk);
-	strcat(rcp, "\n");
+	b.len = 0;
 	snprintf(path, sizeof path, "%s/recipient", op->dir);
-	if ((rc = api_tx_put(tx, path, rcp, strlen(rcp))) < 0)
+	if ((rc = api_recipient_format(&b, op->pk[0], op->pk[1])) < 0 ||
+	    (rc = api_tx_put(tx, path, b.ptr, b.len)) < 0)
 		goto out;
 
 	const char *note[] = { "Case", op->id, "Note", op->note, "Author",
 	    op->me->handle, "Date", op->date, "Type", "intake", "Referral",
 	    op->referral, NULL };
 	snprintf(path, sizeof path, "%s/notes/%s.md.age", op->dir, op->note);
-	if ((rc = put_record(tx, path, note, op->body, op->bodylen,
-	    (const unsigned char (*)[32])pks, 1)) < 0)
+	if ((rc = put_record(tx, path, note, op->body, op->bodylen, npk)) < 0)
 		goto out;
 	const char *opened[] = { "Case", op->id, "Event", op->opened, "Author",
 	    op->me->handle, "Date", op->date, "Type", "opened", "Phase",
 	    op->phase, "Referral", op->referral, NULL };
 	snprintf(path, sizeof path, "%s/events/%s.age", op->dir, op->opened);
-	if ((rc = put_record(tx, path, opened, NULL, 0,
-	    (const unsigned char (*)[32])pks, npk)) < 0)
+	if ((rc = put_record(tx, path, opened, NULL, 0, epk)) < 0)
 		goto out;
 	if (strcmp(op->phase, "intake") == 0) {
 		/* the intake meeting is the first contact */
@@ -141,13 +133,11 @@ build_case(void *ctx, api_tx *tx)
 		    "Note", op->note, "Kind", "intake", NULL };
 		snprintf(path, sizeof path, "%s/events/%s.age", op->dir,
 		    op->contact);
-		if ((rc = put_record(tx, path, contact, NULL, 0,
-		    (const unsigned char (*)[32])pks, npk)) < 0)
+		if ((rc = put_record(tx, path, contact, NULL, 0, epk)) < 0)
 			goto out;
 	}
 	rc = api_tx_message(tx, "new: case opened", "new", op->id, op->note);
 out:
-	free(pks);
 	api_buf_free(&b);
 	api_staff_list_free(&l);
 	return rc;
@@ -291,9 +281,10 @@ main(int argc, char **argv)
 		cli_die_lib();
 	op.phase = op.referral ? "referral" : "intake";
 
-	if ((op.sk = sodium_malloc(32)) == NULL)
+	if ((op.sk = sodium_malloc(64)) == NULL)
 		cli_die("out of secure memory");
-	if (api_age_keypair(op.pk, op.sk) < 0 ||
+	if (api_age_keypair(op.pk[0], op.sk) < 0 ||
+	    api_age_keypair(op.pk[1], op.sk + 32) < 0 ||
 	    api_obj_id_new(op.note) < 0 || api_obj_id_new(op.opened) < 0 ||
 	    api_obj_id_new(op.contact) < 0)
 		cli_die_lib();

@@ -307,7 +307,7 @@ build_event(void *ctx, api_tx *tx)
 		goto out;
 	snprintf(path, sizeof path, "%s/events/%s.age", w.dir, op->event);
 	if ((rc = api_tx_put_record(tx, path, &ev,
-	    (const unsigned char (*)[32])w.pks, w.npk)) < 0)
+	    (const unsigned char (*)[32])w.event_pk, 1)) < 0)
 		goto out;
 	rc = op->phase ?
 	    api_tx_message(tx, "status: phase changed", "phase", op->id, op->event) :

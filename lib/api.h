@@ -512,12 +512,13 @@ const unsigned char *api_case_pk(const api_case *c);
 int api_case_files(api_case *c, const char *kind, char ***names, size_t *n);
 /* Decrypts the case keys with me; API_EPERM if me cannot (not on the team). */
 int api_case_unlock(api_case *c, const api_identity *me);
+/* Only the events key (leads and service staff); API_EPERM if me cannot. */
+int api_case_unlock_events(api_case *c, const api_identity *me);
 /*
  * Decrypts notes/NAME or events/NAME into r and checks that its header
- * names this case and this object (else API_EAGE_HMAC-like tampering:
- * API_EINVAL with "moved" in the message).  Uses the case keys if
- * unlocked, else me's own key (events are also encrypted to leads and
- * service staff).
+ * names this case and this object (else API_EINVAL, "tampering ...
+ * moved ciphertext").  Unlocks the case with me first if needed: the
+ * team's envelope, else (for events) the events envelope.
  */
 int api_case_read(api_case *c, const api_identity *me, const char *kind,
 	const char *name, api_record *r);
@@ -525,27 +526,40 @@ int api_case_read(api_case *c, const api_identity *me, const char *kind,
 int api_cases_each(api_store *s, int (*fn)(void *ctx, const char *id),
 	void *ctx);
 
-/* Writing: staff recipients of events beside the case key. */
-int api_event_recipients(const api_staff_list *l, unsigned char (**pks)[32],
-	size_t *n);
 /*
- * The case key envelope (in API_KEYS_REF at cases/S/H/ID/key.age): an age
- * identity file with the case's secret keys, newest last, encrypted to
- * the team's age recipients.
+ * Keys.  A case has two key pairs: notes are encrypted to the first,
+ * events to the second.  Its "recipient" file holds both public keys
+ * (two age1 lines, notes first).  API_KEYS_REF holds the secret keys:
+ * cases/S/H/ID/key.age, both keys, encrypted to the team; and
+ * cases/S/H/ID/events.age, the events key only, encrypted to the team and
+ * the store's leads and service staff.  Removing both envelopes
+ * (crypto-shredding) leaves nothing of the case readable.
  */
-int api_case_envelope(api_buf *out, const char *id, const unsigned char *sks,
-	size_t nsk, const api_team *team, const api_staff_list *staff);
+int api_recipient_parse(const char *text, size_t len, unsigned char note_pk[32],
+	unsigned char event_pk[32]);
+int api_recipient_format(api_buf *out, const unsigned char note_pk[32],
+	const unsigned char event_pk[32]);
+/* The age keys of the team (events: and of active leads and service
+ * staff), each once; the caller frees *pks. */
+int api_envelope_recipients(const api_team *team, const api_staff_list *staff,
+	int events, unsigned char (**pks)[32], size_t *n);
+/* An envelope: "# comment" and nsk secret keys (32 bytes each) as an age
+ * identity file, encrypted to pks. */
+int api_envelope(api_buf *out, const char *comment, const unsigned char *sks,
+	size_t nsk, const unsigned char (*pks)[32], size_t npk);
+/* Writes both envelopes of case id in tx (which must be on API_KEYS_REF):
+ * nn notes keys and ne events keys, oldest first. */
+int api_tx_put_envelopes(api_tx *tx, const char *id,
+	const unsigned char *note_sks, size_t nn, const unsigned char *event_sks,
+	size_t ne, const api_team *team, const api_staff_list *staff);
 /*
- * A case for writing in tx: its team, and the recipients of its records:
- * pks[0] the case key (notes: that one only), then the store's leads and
- * service staff (events: all npk).  Checks that me is active staff, a
- * caseworker on the team, or a lead or admin.
+ * A case for writing in tx: its team and its two public keys.  Checks
+ * that me is active staff, a caseworker on the team, or a lead or admin.
  */
 typedef struct api_case_w {
 	char dir[32];
 	api_team team;
-	unsigned char (*pks)[32];
-	size_t npk;
+	unsigned char note_pk[32], event_pk[32];
 } api_case_w;
 int api_tx_case(api_tx *tx, const char *id, const api_identity *me,
 	api_case_w *w);

@@ -29,9 +29,10 @@ struct api_case {
 	char id[API_CASE_ID_LEN + 1];
 	char dir[32];
 	api_team team;
-	unsigned char pk[32];
+	unsigned char pk[32], epk[32];       /* notes key, events key */
 	git_tree *tree;              /* cases/S/H/ID on the tip of main */
 	api_age_keys *keys;          /* the case keys, after unlock */
+	int events_only;             /* keys from events.age: no notes */
 	api_age_keys *mine;          /* the reader's own key */
 };
 
@@ -486,10 +487,9 @@ api_case_load(api_store *s, const char *arg, api_case **out)
 	b.len = 0;
 	if ((rc = blob_read(repo, c->tree, "recipient", &b, 256)) < 0)
 		goto out;
-	while (b.len && (b.ptr[b.len - 1] == '\n'))
-		b.ptr[--b.len] = '\0';
-	if ((rc = api_age_recipient_parse(c->pk, (char *)b.ptr)) < 0)
-		rc = api_error_set(API_EINVAL, "case %s: bad recipient file", c->id);
+	if ((rc = api_recipient_parse((char *)b.ptr, b.len, c->pk, c->epk)) < 0)
+		rc = api_error_set(API_EINVAL, "case %s: %s", c->id,
+		    api_error_last());
 out:
 	api_buf_free(&b);
 	git_tree_entry_free(e);
@@ -575,23 +575,23 @@ keys_of(api_age_keys **out, const unsigned char *sk)
 	return api_age_keys_add_x25519(*out, sk);
 }
 
-int
-api_case_unlock(api_case *c, const api_identity *me)
+/* Decrypts the envelope NAME (key.age or events.age) of c with me. */
+static int
+unlock(api_case *c, const api_identity *me, const char *name,
+    const char *who)
 {
 	api_buf env = { 0 }, plain = { 0 };
 	char path[48];
 	int rc;
 
-	if (c->keys != NULL)
-		return API_OK;
 	plain.secret = 1;
-	snprintf(path, sizeof path, "%s/key.age", c->dir);
+	snprintf(path, sizeof path, "%s/%s", c->dir, name);
 	if ((rc = keys_of(&c->mine, me->age_sk)) < 0)
 		return rc;
 	rc = api_store_read_ref(c->s, API_KEYS_REF, path, &env);
 	if (rc == API_ENOTFOUND) {
-		rc = api_error_set(API_ENOTFOUND, "case %s has no key: its "
-		    "records cannot be read by anyone", c->id);
+		rc = api_error_set(API_ENOTFOUND, "case %s has no key (%s): its "
+		    "records cannot be read by anyone", c->id, name);
 		goto out;
 	}
 	if (rc < 0)
@@ -599,12 +599,12 @@ api_case_unlock(api_case *c, const api_identity *me)
 	rc = api_age_decrypt_mem(c->mine, env.ptr, env.len, &plain, 65536,
 	    API_AGE_BINARY);
 	if (rc == API_EAGE_NOMATCH) {
-		rc = api_error_set(API_EPERM, "%s is not on the team of case %s",
-		    me->handle, c->id);
+		rc = api_error_set(API_EPERM, "%s is not %s of case %s",
+		    me->handle, who, c->id);
 		goto out;
 	}
 	if (rc < 0) {
-		rc = api_error_set(rc, "case %s: key envelope: %s", c->id,
+		rc = api_error_set(rc, "case %s: key envelope %s: %s", c->id, name,
 		    api_error_last());
 		goto out;
 	}
@@ -613,12 +613,35 @@ api_case_unlock(api_case *c, const api_identity *me)
 	    plain.len)) < 0 || api_age_keys_count(c->keys) == 0) {
 		api_age_keys_free(c->keys);
 		c->keys = NULL;
-		rc = api_error_set(API_EINVAL, "case %s: key envelope holds no key",
-		    c->id);
+		rc = api_error_set(API_EINVAL, "case %s: key envelope %s holds no "
+		    "key", c->id, name);
 	}
 out:
 	api_buf_free(&env);
 	api_buf_free(&plain);
+	return rc;
+}
+
+int
+api_case_unlock(api_case *c, const api_identity *me)
+{
+	if (c->keys != NULL && !c->events_only)
+		return API_OK;
+	api_age_keys_free(c->keys);
+	c->keys = NULL;
+	c->events_only = 0;
+	return unlock(c, me, "key.age", "on the team");
+}
+
+int
+api_case_unlock_events(api_case *c, const api_identity *me)
+{
+	int rc;
+
+	if (c->keys != NULL)
+		return API_OK;
+	if ((rc = unlock(c, me, "events.age", "a reader of the events")) == 0)
+		c->events_only = 1;
 	return rc;
 }
 
@@ -645,16 +668,18 @@ api_case_read(api_case *c, const api_identity *me, const char *kind,
 	if ((rc = blob_read(api_store_repo(c->s), c->tree, path, &ct,
 	    (size_t)API_NOTE_MAX * 2)) < 0)
 		goto out;
-	rc = API_EAGE_NOMATCH;
-	if (c->keys != NULL)
-		rc = api_age_decrypt_mem(c->keys, ct.ptr, ct.len, &plain,
-		    API_NOTE_MAX + 65536, API_AGE_BINARY);
-	if (rc == API_EAGE_NOMATCH && me != NULL) {
-		plain.len = 0;
-		if ((rc = keys_of(&c->mine, me->age_sk)) == 0)
-			rc = api_age_decrypt_mem(c->mine, ct.ptr, ct.len, &plain,
-			    API_NOTE_MAX + 65536, API_AGE_BINARY);
+	/* the case keys: the team's envelope, else the events' one */
+	if (c->keys == NULL && me != NULL &&
+	    (rc = api_case_unlock(c, me)) == API_EPERM && !note)
+		rc = api_case_unlock_events(c, me);
+	if (c->keys == NULL) {
+		if (rc == 0 || rc == API_EPERM)
+			rc = api_error_set(API_EPERM, "%s/%s/%s: not readable with %s's "
+			    "keys", c->dir, kind, name, me ? me->handle : "no");
+		goto out;
 	}
+	rc = api_age_decrypt_mem(c->keys, ct.ptr, ct.len, &plain,
+	    API_NOTE_MAX + 65536, API_AGE_BINARY);
 	if (rc == API_EAGE_NOMATCH) {
 		rc = api_error_set(API_EPERM, "%s/%s/%s: not readable with %s's "
 		    "keys", c->dir, kind, name, me ? me->handle : "the case");
@@ -738,45 +763,97 @@ out:
 /* ---- writing ------------------------------------------------------------- */
 
 int
-api_event_recipients(const api_staff_list *l, unsigned char (**pks)[32],
-    size_t *n)
+api_recipient_parse(const char *text, size_t len, unsigned char note_pk[32],
+    unsigned char event_pk[32])
 {
-	*n = 0;
-	/* one spare: api_tx_case puts the case key in front */
-	if ((*pks = calloc(l->n + 1, 32)) == NULL)
-		return api_error_set(API_ENOMEM, "out of memory");
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].valid_until[0] == '\0' &&
-		    (strcmp(l->v[i].role, "service") == 0 ||
-		    strcmp(l->v[i].role, "lead") == 0))
-			memcpy((*pks)[(*n)++], l->v[i].pub.age_pk, 32);
+	char line[2][API_AGE_RECIPIENT_LEN + 1];
+	size_t n = API_AGE_RECIPIENT_LEN;
+
+	/* exactly "age1...\nage1...\n": the notes key, the events key */
+	if (len != 2 * (n + 1) || text[n] != '\n' || text[2 * n + 1] != '\n')
+		return api_error_set(API_EINVAL, "recipient: not two age1 lines");
+	memcpy(line[0], text, n);
+	memcpy(line[1], text + n + 1, n);
+	line[0][n] = line[1][n] = '\0';
+	if (api_age_recipient_parse(note_pk, line[0]) < 0 ||
+	    api_age_recipient_parse(event_pk, line[1]) < 0)
+		return api_error_set(API_EINVAL, "recipient: not age X25519 "
+		    "recipients");
 	return API_OK;
 }
 
 int
-api_case_envelope(api_buf *out, const char *id, const unsigned char *sks,
-    size_t nsk, const api_team *team, const api_staff_list *staff)
+api_recipient_format(api_buf *out, const unsigned char note_pk[32],
+    const unsigned char event_pk[32])
 {
-	unsigned char (*pks)[32] = NULL;
-	char line[API_AGE_IDENTITY_LEN + 2];
-	api_buf plain = { 0 };
+	char r[API_AGE_RECIPIENT_LEN + 2];
+	int rc;
+
+	api_age_recipient_encode(r, note_pk);
+	strcat(r, "\n");
+	if ((rc = api_buf_append(out, r, strlen(r))) < 0)
+		return rc;
+	api_age_recipient_encode(r, event_pk);
+	strcat(r, "\n");
+	return api_buf_append(out, r, strlen(r));
+}
+
+/* Appends the age key of handle (active staff) to *pks unless there. */
+static int
+add_pk(const api_staff_list *staff, const char *handle,
+    unsigned char (**pks)[32], size_t *n)
+{
+	long k = api_staff_find(staff, handle);
+	unsigned char (*v)[32];
+
+	if (k < 0 || staff->v[k].valid_until[0])
+		return api_error_set(API_EINVAL, "%s is not an active member of "
+		    "staff", handle);
+	for (size_t i = 0; i < *n; i++)
+		if (memcmp((*pks)[i], staff->v[k].pub.age_pk, 32) == 0)
+			return API_OK;
+	if ((v = realloc(*pks, (*n + 1) * 32)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	*pks = v;
+	memcpy(v[(*n)++], staff->v[k].pub.age_pk, 32);
+	return API_OK;
+}
+
+int
+api_envelope_recipients(const api_team *team, const api_staff_list *staff,
+    int events, unsigned char (**pks)[32], size_t *n)
+{
 	int rc = API_OK;
 
-	plain.secret = 1;
+	*pks = NULL;
+	*n = 0;
 	if (team->n == 0)
-		return api_error_set(API_EINVAL, "case %s: empty team", id);
-	if ((pks = calloc(team->n, 32)) == NULL)
-		return api_error_set(API_ENOMEM, "out of memory");
-	for (size_t i = 0; i < team->n; i++) {
-		long k = api_staff_find(staff, team->member[i]);
-		if (k < 0 || staff->v[k].valid_until[0]) {
-			rc = api_error_set(API_EINVAL, "%s is not an active member of "
-			    "staff", team->member[i]);
-			goto out;
-		}
-		memcpy(pks[i], staff->v[k].pub.age_pk, 32);
+		return api_error_set(API_EINVAL, "empty team");
+	for (size_t i = 0; rc == 0 && i < team->n; i++)
+		rc = add_pk(staff, team->member[i], pks, n);
+	for (size_t i = 0; rc == 0 && events && i < staff->n; i++)
+		if (staff->v[i].valid_until[0] == '\0' &&
+		    (strcmp(staff->v[i].role, "service") == 0 ||
+		    strcmp(staff->v[i].role, "lead") == 0))
+			rc = add_pk(staff, staff->v[i].handle, pks, n);
+	if (rc < 0) {
+		free(*pks);
+		*pks = NULL;
+		*n = 0;
 	}
-	snprintf(line, sizeof line, "# api case key: %s\n", id);
+	return rc;
+}
+
+int
+api_envelope(api_buf *out, const char *comment, const unsigned char *sks,
+    size_t nsk, const unsigned char (*pks)[32], size_t npk)
+{
+	char line[API_AGE_IDENTITY_LEN + 80];
+	api_buf plain = { 0 };
+	int rc;
+
+	plain.secret = 1;
+	snprintf(line, sizeof line, "# %s\n", comment);
 	if ((rc = api_buf_append(&plain, line, strlen(line))) < 0)
 		goto out;
 	for (size_t i = 0; i < nsk; i++) {
@@ -786,12 +863,52 @@ api_case_envelope(api_buf *out, const char *id, const unsigned char *sks,
 		if ((rc = api_buf_append(&plain, line, strlen(line))) < 0)
 			goto out;
 	}
-	sodium_memzero(line, sizeof line);
-	rc = api_age_encrypt_mem((const unsigned char (*)[32])pks, team->n,
-	    plain.ptr, plain.len, out, 0);
+	rc = api_age_encrypt_mem(pks, npk, plain.ptr, plain.len, out, 0);
 out:
+	sodium_memzero(line, sizeof line);
 	api_buf_free(&plain);
+	return rc;
+}
+
+int
+api_tx_put_envelopes(api_tx *tx, const char *id, const unsigned char *note_sks,
+    size_t nn, const unsigned char *event_sks, size_t ne, const api_team *team,
+    const api_staff_list *staff)
+{
+	unsigned char (*pks)[32] = NULL, *all = NULL;
+	char dir[32], path[48], comment[64];
+	api_buf env = { 0 };
+	size_t npk;
+	int rc;
+
+	api_case_dir(dir, id);
+	if ((all = sodium_malloc((nn + ne) * 32)) == NULL)
+		return api_error_set(API_ENOMEM, "out of secure memory");
+	memcpy(all, note_sks, nn * 32);
+	memcpy(all + nn * 32, event_sks, ne * 32);
+	/* key.age: every key of the case, for its team */
+	snprintf(comment, sizeof comment, "api case keys: %s", id);
+	snprintf(path, sizeof path, "%s/key.age", dir);
+	if ((rc = api_envelope_recipients(team, staff, 0, &pks, &npk)) < 0 ||
+	    (rc = api_envelope(&env, comment, all, nn + ne,
+	    (const unsigned char (*)[32])pks, npk)) < 0 ||
+	    (rc = api_tx_put(tx, path, env.ptr, env.len)) < 0)
+		goto out;
 	free(pks);
+	pks = NULL;
+	env.len = 0;
+	/* events.age: the events keys, also for leads and service staff */
+	snprintf(comment, sizeof comment, "api case events keys: %s", id);
+	snprintf(path, sizeof path, "%s/events.age", dir);
+	if ((rc = api_envelope_recipients(team, staff, 1, &pks, &npk)) < 0 ||
+	    (rc = api_envelope(&env, comment, event_sks, ne,
+	    (const unsigned char (*)[32])pks, npk)) < 0)
+		goto out;
+	rc = api_tx_put(tx, path, env.ptr, env.len);
+out:
+	sodium_free(all);
+	free(pks);
+	api_buf_free(&env);
 	return rc;
 }
 
@@ -838,18 +955,11 @@ api_tx_case(api_tx *tx, const char *id, const api_identity *me,
 	}
 	b.len = 0;
 	snprintf(path, sizeof path, "%s/recipient", w->dir);
-	if ((rc = api_tx_read(tx, path, &b)) < 0 ||
-	    (rc = api_event_recipients(&l, &w->pks, &w->npk)) < 0)
+	if ((rc = api_tx_read(tx, path, &b)) < 0)
 		goto out;
-	while (b.len && b.ptr[b.len - 1] == '\n')
-		b.ptr[--b.len] = '\0';
-	/* the case key first, then the leads and service staff */
-	memmove(w->pks + 1, w->pks, w->npk * 32);
-	if ((rc = api_age_recipient_parse(w->pks[0], (char *)b.ptr)) < 0) {
-		rc = api_error_set(API_EINVAL, "case %s: bad recipient file", id);
-		goto out;
-	}
-	w->npk++;
+	if ((rc = api_recipient_parse((char *)b.ptr, b.len, w->note_pk,
+	    w->event_pk)) < 0)
+		rc = api_error_set(rc, "case %s: %s", id, api_error_last());
 out:
 	api_staff_list_free(&l);
 	api_buf_free(&b);
@@ -862,7 +972,4 @@ void
 api_case_w_free(api_case_w *w)
 {
 	api_team_free(&w->team);
-	free(w->pks);
-	w->pks = NULL;
-	w->npk = 0;
 }

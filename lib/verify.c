@@ -427,22 +427,14 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		b = NULL;
 	}
 	if (k == K_RECIPIENT) {
-		unsigned char pk[32];
-		char line[API_AGE_RECIPIENT_LEN + 1];
+		unsigned char pk[2][32];
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
 			return api_git_fail(API_EIO, path);
-		size_t len = (size_t)git_blob_rawsize(b);
-		if (len != API_AGE_RECIPIENT_LEN + 1 ||
-		    ((const char *)git_blob_rawcontent(b))[len - 1] != '\n')
-			violation(x, R_LAYOUT, path, "recipient: not one age1 line");
-		else {
-			memcpy(line, git_blob_rawcontent(b), len - 1);
-			line[len - 1] = '\0';
-			if (api_age_recipient_parse(pk, line) < 0)
-				violation(x, R_LAYOUT, path, "recipient: not an age "
-				    "X25519 recipient");
-		}
+		if (api_recipient_parse(git_blob_rawcontent(b),
+		    (size_t)git_blob_rawsize(b), pk[0], pk[1]) < 0)
+			violation(x, R_LAYOUT, path, "%s", api_error_last());
 		git_blob_free(b);
+		b = NULL;
 	}
 	if (k == K_NOTE || k == K_EVENT) {
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)

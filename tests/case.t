@@ -43,6 +43,12 @@ casekey() {
 	git -C "$S" show "refs/api/keys:$(cdir "$1")/key.age" > "$W/env.age" &&
 	age -d -i "$2" -o "$W/$1.key" "$W/env.age" 2> /dev/null
 }
+# evkey ID IDFILE: the events key of ID (events.age, for leads and service
+# staff) opened by stock age with IDFILE, into $W/ID.evkey
+evkey() {
+	git -C "$S" show "refs/api/keys:$(cdir "$1")/events.age" > "$W/env.age" &&
+	age -d -i "$2" -o "$W/$1.evkey" "$W/env.age" 2> /dev/null
+}
 # open ID KIND NAME KEYFILE: notes/NAME.md.age or events/NAME.age of case
 # ID, decrypted by stock age with KEYFILE, into $W/plain
 open() {
@@ -123,9 +129,9 @@ NOTE0=$(sed -n "s|^$D/notes/\(.*\)\.md\.age\$|\1|p" tree)
 ok $? "cases/S/H/ID/: team, recipient, notes/NOTE.md.age, two events/EVENT.age"
 [ "$(git -C "$S" ls-tree --name-only main cases/)" = "cases/$(echo "$ID" | cut -c1)" ]
 ok $? "the shard directories are the ID's first and second characters"
-[ "$(git -C "$S" ls-tree -r --name-only refs/api/keys)" = "$D/key.age" ] &&
+[ "$(git -C "$S" ls-tree -r --name-only refs/api/keys)" = "$(printf '%s\n%s' "$D/events.age" "$D/key.age")" ] &&
 	[ -z "$(git -C "$S" ls-tree -r --name-only main | grep 'key')" ]
-ok $? "the case key is on refs/api/keys at cases/S/H/ID/key.age, not on main"
+ok $? "the case keys are on refs/api/keys at cases/S/H/ID/key.age and events.age, not on main"
 [ "$(git -C "$S" show "main:$D/team")" = "$(printf 'cw\nbob')" ] &&
 	[ "$(git -C "$S" show "main:$D/team" | wc -c)" = 7 ]
 ok $? "team: the caseworker who opened it first, then --assign bob"
@@ -135,21 +141,21 @@ ok $? "team: the caseworker who opened it first, then --assign bob"
 	[ "$(last '%an <%ae>')" = "cw <cw@api>" ]
 ok $? "one commit on main: 'new: case opened', Api-Action: new, Api-Case, Api-Object: the intake note"
 [ -z "$(git -C "$S" rev-list --parents -1 refs/api/keys | cut -s -d' ' -f2)" ] &&
-	[ "$(last %s refs/api/keys)" = "keys: case key written" ] &&
+	[ "$(last %s refs/api/keys)" = "keys: case keys written" ] &&
 	[ "$(trailer Api-Action refs/api/keys)" = case-key ] &&
 	[ "$(trailer Api-Case refs/api/keys)" = "$ID" ] &&
 	[ "$(last %an refs/api/keys)" = cw ]
-ok $? "refs/api/keys: one parentless commit 'keys: case key written', Api-Action: case-key"
+ok $? "refs/api/keys: one parentless commit 'keys: case keys written', Api-Action: case-key"
 
 casekey "$ID" cw.id
 ok $? "stock age opens the key envelope with a team member's identity (cw)"
-[ "$(head -n 1 "$ID.key")" = "# api case key: $ID" ] &&
-	[ "$(grep -c '^AGE-SECRET-KEY-1[0-9A-Z]*$' "$ID.key")" = 1 ] &&
-	[ "$(grep -vc '^#' "$ID.key")" = 1 ]
-ok $? "the envelope is an age identity file: '# api case key: ID', one AGE-SECRET-KEY-1 line"
+[ "$(head -n 1 "$ID.key")" = "# api case keys: $ID" ] &&
+	[ "$(grep -c '^AGE-SECRET-KEY-1[0-9A-Z]*$' "$ID.key")" = 2 ] &&
+	[ "$(grep -vc '^#' "$ID.key")" = 2 ]
+ok $? "the envelope is an age identity file: '# api case keys: ID', two AGE-SECRET-KEY-1 lines (notes, events)"
 [ "$(git -C "$S" show "main:$D/recipient")" = "$(age-keygen -y "$ID.key")" ] &&
-	[ "$(git -C "$S" show "main:$D/recipient" | wc -l)" = 1 ]
-ok $? "recipient: the case key's age1 public key and a newline"
+	[ "$(git -C "$S" show "main:$D/recipient" | wc -l)" = 2 ]
+ok $? "recipient: the two public keys (notes, events), a line each"
 cp "$ID.key" cw.key && casekey "$ID" bob.id && cmp -s "$ID.key" cw.key
 ok $? "the assigned member (bob) opens the envelope too"
 open "$ID" notes "$NOTE0" "$ID.key"
@@ -174,18 +180,21 @@ ok $? "events: 'opened' (Phase: intake) and 'contact' (Note: the intake), header
 
 # the service identity: events yes, notes and the envelope no
 bad=0
+evkey "$ID" svc.id || bad=1
 for e in $(files "$ID" events | sed 's/\.age$//'); do
-	open "$ID" events "$e" svc.id && cmp -s plain "ev.$e" || bad=1
+	open "$ID" events "$e" "$ID.evkey" && cmp -s plain "ev.$e" || bad=1
 done
-[ $bad -eq 0 ]
-ok $? "the service identity decrypts every event directly"
+[ $bad -eq 0 ] && [ "$(grep -c '^AGE-SECRET-KEY-1' "$ID.evkey")" = 1 ]
+ok $? "the service identity decrypts every event through events.age (one key)"
 fails casekey "$ID" svc.id
 ok $? "... but not the key envelope"
 ld_events_ok=0
+evkey "$ID" ld.id || ld_events_ok=1
 for e in $(files "$ID" events | sed 's/\.age$//'); do
-	open "$ID" events "$e" ld.id || ld_events_ok=1
+	open "$ID" events "$e" "$ID.evkey" || ld_events_ok=1
 done
-[ $ld_events_ok -eq 0 ] && fails casekey "$ID" ld.id && fails casekey "$ID" cw2.id
+[ $ld_events_ok -eq 0 ] && fails casekey "$ID" ld.id && fails casekey "$ID" cw2.id &&
+	fails evkey "$ID" cw2.id
 ok $? "a lead off the team reads events, not the envelope; cw2 not even that"
 
 # --- team order -------------------------------------------------------------------
@@ -237,7 +246,7 @@ ok $? "the note: Case, Note, Author, Date (today, UTC), Type: psychosocial (defa
 new_event() { git -C "$S" diff-tree -r --name-only --diff-filter=A main~1 main |
 	sed -n "s|^$D/events/\(.*\)\.age\$|\1|p"; }
 E1=$(new_event)
-open "$ID" events "$E1" svc.id &&
+evkey "$ID" svc.id && open "$ID" events "$E1" "$ID.evkey" &&
 	[ "$(cat plain)" = "$(printf 'Case: %s\nEvent: %s\nAuthor: cw\nDate: %s\nType: contact\nNote: %s\nKind: psychosocial' \
 		"$ID" "$E1" "$(date -u +%Y-%m-%d)" "$N1")" ]
 ok $? "its contact event, readable by the service identity: Case, Event, Date, Note, Kind; no text"
@@ -251,7 +260,7 @@ open "$ID" notes "$N2" "$ID.key" &&
 		"$ID" "$N2")" ] && body plain | cmp -s - note.md
 ok $? "-F FILE by bob, with every option: all header fields, the file byte for byte"
 E2=$(new_event)
-open "$ID" events "$E2" svc.id &&
+open "$ID" events "$E2" "$ID.evkey" &&
 	[ "$(cat plain)" = "$(printf 'Case: %s\nEvent: %s\nAuthor: bob\nDate: 2026-03-02\nType: contact\nNote: %s\nKind: network\nNext: 2026-03-16' \
 		"$ID" "$E2" "$N2")" ]
 ok $? "... its event carries Kind and Next, but neither the partner nor the text"
@@ -579,13 +588,15 @@ ok $? "nor does a lead off the team"
 [ $team_read -eq $nn ]
 ok $? "the case key opens every one, each bound to its case and name"
 ne=0 svc_read=0
+evkey "$ID" svc.id
 for e in $(files "$ID" events | sed 's/\.age$//'); do
 	ne=$((ne + 1))
-	open "$ID" events "$e" svc.id && grep -qx "Event: $e" plain &&
+	open "$ID" events "$e" svc.id && svc_read=$((svc_read - 1000))
+	open "$ID" events "$e" "$ID.evkey" && grep -qx "Event: $e" plain &&
 		grep -qx "Case: $ID" plain && svc_read=$((svc_read + 1))
 done
 [ $ne -ge 10 ] && [ $svc_read -eq $ne ]
-ok $? "the service identity opens all $ne events, each bound to its case and name"
+ok $? "the service identity opens all $ne events (through events.age, none directly), each bound to its case and name"
 
 # --- the whole store, as an auditor sees it ------------------------------------------------
 run api-verify
@@ -599,7 +610,7 @@ git -C "$S" -c gpg.ssh.allowedSignersFile="$W/allowed" log --format=%G? \
 [ -s g ] && [ "$(sort -u g)" = G ]
 ok $? "every commit on main and refs/api/keys: %G? = G"
 git -C "$S" log --format=%B main refs/api/keys | grep -v '^$' | grep -Evx \
-	"(new: case opened|log: note added|keys: case key written|init: store created|staff: member added|Api-Action: [a-z-]+|Api-Case: $CASE_RE|Api-Object: ($OBJ_RE|staff/[a-z0-9._-]+|api\.conf))" > bad
+	"(new: case opened|log: note added|keys: case keys written|keys: case keys removed \\(case not opened\\)|init: store created|staff: member added|Api-Action: [a-z-]+|Api-Case: $CASE_RE|Api-Object: ($OBJ_RE|staff/[a-z0-9._-]+|api\.conf))" > bad
 [ ! -s bad ]
 ok $? "commit messages: generic subjects and Api- trailers, nothing else"
 [ -s bad ] && diag "$(head -n 3 bad)"

@@ -146,8 +146,10 @@ ok $? "sendmail on \$PATH is used"
 
 # settings in api.conf: the domain, the sender, an ASCII marking, the
 # window.  No api program writes api.conf yet, so a plain commit in a
-# clone stands in for an admin's signed one.
+# clone stands in for an admin's signed one (with the keys ref, which a
+# plain clone leaves behind).
 git clone -q "$S" wt 2> /dev/null &&
+	git -C wt fetch -q origin '+refs/api/*:refs/api/*' &&
 	printf '[remind]\n\tmailDomain = conf.example.org\n\tmailFrom = Exit <rem@conf.example.org>\n\twithin = 3d\n[programme]\n\tclassification = RESTRICTED\n' >> wt/api.conf &&
 	git -C wt commit -qam 'conf: mail settings' && rm -f "$W/mbox" &&
 	run "$REMIND" -C wt -i svc.id --as-of $ASOF --sendmail "$SM"

@@ -20,10 +20,16 @@ refs() { git -C "$S" for-each-ref; }
 last() { git -C "$S" log -1 --format="$1" main; }
 trailer() { last %B | git interpret-trailers --parse | sed -n "s/^$1: //p"; }
 cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
-# event: the event added by main's tip, as stock age opens it with svc's key
+# evopen PATH: an event file, as stock age opens it with svc's key through
+# the case's events envelope
+evopen() {
+	git -C "$S" show "refs/api/keys:${1%/events/*}/events.age" |
+		age -d -i "$W/svc.id" > "$W/evkey" 2> /dev/null &&
+	git -C "$S" show "main:$1" | age -d -i "$W/evkey" 2> /dev/null
+}
+# event: the event added by main's tip, as svc opens it
 event() {
-	_p=$(git -C "$S" diff-tree -r --name-only --diff-filter=A main~1 main | grep '/events/')
-	git -C "$S" show "main:$_p" | age -d -i "$W/svc.id" 2> /dev/null
+	evopen "$(git -C "$S" diff-tree -r --name-only --diff-filter=A main~1 main | grep '/events/')"
 }
 # refused RC WORD DESC: exit 1, nothing on stdout, one line on stderr
 # beginning "api-status: " and holding WORD, the refs as in $before
@@ -105,8 +111,8 @@ run api-new -i cw1.id --referral police --date 2026-01-05 -m "Referred by the po
 A=$(cat out)
 [ -n "$A" ] && grep -Eqx "$CASE_RE" out && [ ! -s err ]
 ok $? "api-new --referral police --date 2026-01-05: case A, its ID alone on stdout"
-git -C "$S" show "main:$(cdir "$A")/events/$(git -C "$S" ls-tree --name-only "main:$(cdir "$A")/events")" |
-	age -d -i svc.id 2> /dev/null | grep -qx 'Phase: referral'
+evopen "$(cdir "$A")/events/$(git -C "$S" ls-tree --name-only "main:$(cdir "$A")/events")" |
+	grep -qx 'Phase: referral'
 ok $? "... opened in the phase referral"
 run api-new -i cw2.id --passphrase-fd 3 --date 2026-03-02 -m "Intake in prison." 3< pw
 B=$(cat out)

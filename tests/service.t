@@ -160,12 +160,15 @@ done < notes
 ok $? "stock age -d -i svc's identity fails on every note"
 bad=0
 while read -r p; do
-	git -C "$S" show "main:$p" | age -d -i svc.id > plain 2> /dev/null &&
+	git -C "$S" show "main:$p" | age -d -i svc.id > /dev/null 2>&1 && bad=1
+	git -C "$S" show "refs/api/keys:${p%/events/*}/events.age" |
+		age -d -i svc.id > evkey 2> /dev/null &&
+	git -C "$S" show "main:$p" | age -d -i evkey > plain 2> /dev/null &&
 		grep -q '^Case: ' plain || bad=1
 done < events
 [ $bad -eq 0 ]
-ok $? "... while it opens every event (so the identity itself works)"
-git -C "$S" ls-tree -r --name-only refs/api/keys > keys
+ok $? "... while it opens every event through the case's events.age (and none directly)"
+git -C "$S" ls-tree -r --name-only refs/api/keys | grep '/key\.age$' > keys
 bad=0
 while read -r p; do
 	git -C "$S" show "refs/api/keys:$p" > f.age || bad=1
@@ -173,7 +176,7 @@ while read -r p; do
 	rm -f plain
 done < keys
 [ "$(wc -l < keys)" = 3 ] && [ $bad -eq 0 ]
-ok $? "stock age -d -i svc's identity fails on all three key envelopes in refs/api/keys"
+ok $? "stock age -d -i svc's identity fails on all three key.age envelopes in refs/api/keys"
 git -C "$S" show "refs/api/keys:$(cdir "$A")/key.age" | age -d -i cw1.id > /dev/null 2>&1
 ok $? "... which the team opens (cw1, case A)"
 

@@ -188,7 +188,7 @@ verdict append-only "a case's team removed"
 echo "not a key" > "$T/rcp"
 gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/recipient "$T/rcp")" "x"
 verdict layout "a recipient file that is not an age recipient"
-age-keygen -y "$T/adm2.age" > "$T/rcp"
+{ age-keygen -y "$T/adm2.age"; age-keygen -y "$T/cw.age"; } > "$T/rcp"
 gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/recipient "$T/rcp")" "x"
 api-verify > /dev/null
 ok $? "a recipient file with an age recipient verifies"

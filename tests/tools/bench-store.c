@@ -306,17 +306,19 @@ put_obj(api_tx *tx, const char *id, const char *dir, int event,
 static int
 put_case(api_tx *tx, const struct newcase *c)
 {
-	char path[64], rcp[API_AGE_RECIPIENT_LEN + 2];
+	char path[64];
+	api_buf b = { 0 };
 	int rc;
 
 	snprintf(path, sizeof path, "%s/team", c->dir);
 	if ((rc = api_tx_put(tx, path, "cw\n", 3)) < 0)
 		return rc;
-	if ((rc = api_age_recipient_encode(rcp, c->pk[0])) < 0)
-		return rc;
-	strcat(rcp, "\n");
+	/* one key for notes and events: nothing here reads them */
 	snprintf(path, sizeof path, "%s/recipient", c->dir);
-	return api_tx_put(tx, path, rcp, strlen(rcp));
+	if ((rc = api_recipient_format(&b, c->pk[0], c->pk[0])) == 0)
+		rc = api_tx_put(tx, path, b.ptr, b.len);
+	api_buf_free(&b);
+	return rc;
 }
 
 static int
@@ -433,9 +435,9 @@ log_commit(void *ctx, api_tx *tx)
 	if ((rc = api_tx_case(tx, a->id, cw, &w)) < 0)
 		return rc;
 	if ((rc = put_obj(tx, a->id, w.dir, 0,
-	    (const unsigned char (*)[32])w.pks, api_tx_now(tx), note)) == 0 &&
+	    (const unsigned char (*)[32])w.note_pk, api_tx_now(tx), note)) == 0 &&
 	    (!a->event || (rc = put_obj(tx, a->id, w.dir, 1,
-	    (const unsigned char (*)[32])w.pks, api_tx_now(tx), ev)) == 0))
+	    (const unsigned char (*)[32])w.event_pk, api_tx_now(tx), ev)) == 0))
 		rc = api_tx_message(tx, "log: note added", "log", a->id, note);
 	api_case_w_free(&w);
 	return rc;
