@@ -381,6 +381,17 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		    "a plain file (100644)");
 		return 1;
 	}
+	if (k == K_CASE) {
+		/* a case has a team and its keys from its first commit on */
+		git_tree *t = NULL;
+		if (git_tree_lookup(&t, x->repo, git_tree_entry_id(new)) < 0)
+			return api_git_fail(API_EIO, path);
+		if (git_tree_entry_byname(t, "team") == NULL)
+			violation(x, R_LAYOUT, path, "a case without a team file");
+		else if (git_tree_entry_byname(t, "recipient") == NULL)
+			violation(x, R_LAYOUT, path, "a case without a recipient file");
+		git_tree_free(t);
+	}
 	if (k == K_TEAM) {
 		/* one handle a line: anything else could smuggle data in */
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
@@ -388,6 +399,8 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		const char *t = git_blob_rawcontent(b);
 		size_t len = (size_t)git_blob_rawsize(b), i = 0;
 		char h[API_HANDLE_MAX + 1];
+		if (len == 0)
+			violation(x, R_LAYOUT, path, "team: empty");
 		while (i < len) {
 			const char *nl = memchr(t + i, '\n', len - i);
 			size_t n = nl ? (size_t)(nl - (t + i)) : len - i;

@@ -65,7 +65,9 @@ ok $? "staff with OpenSSH keys: adm2 (admin), ld (lead), cw (caseworker)"
 # a case made by adm2 with stock git and stock age
 printf 'adm2\ncw\n' > "$T/team"
 echo "first contact" | age -r "$(age-keygen -y "$T/adm2.age")" > "$T/note1"
+{ age-keygen -y "$T/adm2.age"; age-keygen -y "$T/adm2.age"; } > "$T/rcp0"
 t=$(tree add cases/A/B/ABCDEFGH23/team "$T/team" \
+	add cases/A/B/ABCDEFGH23/recipient "$T/rcp0" \
 	add cases/A/B/ABCDEFGH23/notes/20261126T143000.001Z-aaaaaa.md.age "$T/note1") &&
 	gitcommit adm2 "$t" "new: case opened"
 ok $? "a case opened by a commit signed by stock git"
@@ -160,6 +162,7 @@ gitcommit adm2 "$(tree add allowed_signers "$T/as")" "x"
 verdict allowed-signers "allowed_signers not derived from staff/"
 printf 'adm2\n' > "$T/team2"
 gitcommit ld "$(tree add cases/C/D/CDEFGHJK23/team "$T/team2" \
+	add cases/C/D/CDEFGHJK23/recipient "$T/rcp0" \
 	add cases/C/D/CDEFGHJK23/notes/20261126T143000.003Z-aaaaac.md.age "$T/note2")" "x"
 api-verify > /dev/null
 ok $? "a lead may open a case for another team"
@@ -202,6 +205,11 @@ gitcommit adm2 "$(tree add cases/X/Y/ABCDEFGH23/team "$T/team")" "x"
 verdict layout "a case under the wrong shard"
 gitcommit adm2 "$(tree add cases/A/B/ABCDEFGHIU/team "$T/team")" "x"
 verdict layout "a case ID outside Crockford base32"
+: > "$T/emptyteam"
+gitcommit adm2 "$(tree add cases/A/B/ABCDEFGH23/team "$T/emptyteam")" "x"
+verdict layout "an empty team file"
+gitcommit adm2 "$(tree add cases/E/F/EFGHJKMN23/team "$T/team")" "x"
+verdict layout "a new case without a recipient file"
 printf '[programme\nname = x\n' > "$T/badconf"
 gitcommit adm2 "$(tree add api.conf "$T/badconf")" "x"
 verdict layout "a corrupt api.conf"
