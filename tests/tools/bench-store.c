@@ -1,9 +1,10 @@
 /*
  * bench-store - how the costs of the store grow with its size and its
- * history (the second and third parts of "make bench"):
+ * history (the second, third and fourth parts of "make bench"):
  *
  *   bench-store [--quick] write DIR
  *   bench-store [--quick] verify DIR API-VERIFY
+ *   bench-store [--quick] casework DIR BINDIR
  *
  * write: the latency of one signed write (one new file: a note into an
  *     existing case, by a caseworker on its team, built as api-log builds
@@ -21,23 +22,38 @@
  *     same history.  git runs ssh-keygen once per commit, so when the
  *     whole history would take it more than a minute it is timed on the
  *     newest 1,000 commits, and the table says so.  Target: 50 times git.
+ * casework: the programs in BINDIR as users run them.  api-log (one note
+ *     and its contact event) into a store of 100 notes and one of 100,000
+ *     (2,000 cases of 50), 21 runs each, the stores taking turns, on disk
+ *     and on tmpfs copies: median and 90th percentile, targets 10 ms and
+ *     the larger store within 1.5 times the smaller; against a naive
+ *     pipeline of stock tools doing the same (age, git hash-object,
+ *     read-tree, update-index, write-tree, commit-tree -S, update-ref), 7
+ *     runs on each store on disk, target 30 times slower than api-log.
+ *     Then api-status --due over the 2,000 cases, as the service identity
+ *     and as a lead, first with the store's files dropped from the page
+ *     cache, then again, and the listing: events read per second over
+ *     what X25519 alone allows (measured in the same run); no target yet.
+ *     main is rewound and the runs' loose objects removed afterwards.
  *
  * Stores are made through the library (api_store_create, an init commit
  * as api-init makes it, a caseworker added as api-staff adds one), in the
  * layout of cases/S/H/<case>/ (team, recipient, notes/ and events/ of
- * real age files; the case keys are not kept, since nothing here reads a
- * note).  Their objects are written as one pack, as git clone or git gc
+ * real age files; for write and verify the case keys are not kept, since
+ * nothing there reads a note; the casework stores also have a lead and
+ * service staff, and their key envelopes on refs/api/keys).  Their objects are written as one pack, as git clone or git gc
  * leave a store.  They are kept in DIR with the identities that signed
  * them: a store is used again when its marker DIR/NAME.ready names a
  * commit whose staff are those identities and api_verify_history accepts
- * it (the layout rules may have changed since), and main is reset to that
- * commit first, so that every run measures the same store.  --quick uses
- * smaller stores and a shorter history (for trying the tool, not for
- * figures).
+ * it (the layout rules may have changed since; casework stores must also
+ * be readable by this build), and main is reset to that commit first, so
+ * that every run measures the same store.  --quick uses smaller stores, a
+ * shorter history and fewer runs (for trying the tool, not for figures).
  *
  * A benchmark, not a test: a missed target is reported in the table, not
  * by the exit status.  Exit 0 when measured, 1 if anything fails (also
- * when git or API-VERIFY do not accept the history), 2 on usage.
+ * when git or API-VERIFY do not accept the history, or a program in
+ * BINDIR fails on a casework store), 2 on usage.
  * Not installed.
  */
 #include <errno.h>
