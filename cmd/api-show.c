@@ -177,7 +177,8 @@ load_items(api_case *c, const api_identity *me, const char *want,
 	return rc;
 }
 
-/* Who may grant access, for the refusal. */
+/* Who can grant access (the leads, who hold every case's keys), for the
+ * refusal. */
 static void
 refuse(api_store *s, const api_identity *me, const char *id)
 {
@@ -187,15 +188,19 @@ refuse(api_store *s, const api_identity *me, const char *id)
 
 	if (api_store_staff(s, &l) == 0) {
 		for (size_t i = 0; i < l.n; i++)
-			if (!l.v[i].valid_until[0] && (strcmp(l.v[i].role, "lead") == 0 ||
-			    strcmp(l.v[i].role, "admin") == 0) && len < sizeof who - 40)
+			if (!l.v[i].valid_until[0] && strcmp(l.v[i].role, "lead") == 0 &&
+			    len < sizeof who - 40)
 				len += (size_t)snprintf(who + len, sizeof who - len, "%s%s",
 				    len ? ", " : "", l.v[i].handle);
 		api_staff_list_free(&l);
 	}
-	cli_die("%s is not on the team of case %s; a lead or admin (%s) can "
-	    "grant access with: api grant %s %s", me->handle, id,
-	    len ? who : "none in this store", id, me->handle);
+	if (len)
+		cli_die("%s is not on the team of case %s; a lead (%s) can grant "
+		    "access with: api grant %s %s", me->handle, id, who, id,
+		    me->handle);
+	cli_die("%s is not on the team of case %s; its team can grant access "
+	    "where api.conf sets access.teamMayGrant (this store has no lead)",
+	    me->handle, id);
 }
 
 int

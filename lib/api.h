@@ -539,14 +539,29 @@ int api_recipient_parse(const char *text, size_t len, unsigned char note_pk[32],
 	unsigned char event_pk[32]);
 int api_recipient_format(api_buf *out, const unsigned char note_pk[32],
 	const unsigned char event_pk[32]);
-/* The age keys of the team (events: and of active leads and service
+/* The age keys of the team and the active leads (events: and service
  * staff), each once; the caller frees *pks. */
 int api_envelope_recipients(const api_team *team, const api_staff_list *staff,
 	int events, unsigned char (**pks)[32], size_t *n);
-/* An envelope: "# comment" and nsk secret keys (32 bytes each) as an age
- * identity file, encrypted to pks. */
-int api_envelope(api_buf *out, const char *comment, const unsigned char *sks,
-	size_t nsk, const unsigned char (*pks)[32], size_t npk);
+/*
+ * An envelope: an age identity file, "# comment", then "# notes" and the
+ * nn notes keys (none: no section), "# events" and the ne events keys
+ * (32 bytes each, oldest first), encrypted to pks.
+ */
+int api_envelope(api_buf *out, const char *comment, const unsigned char *note_sks,
+	size_t nn, const unsigned char *event_sks, size_t ne,
+	const unsigned char (*pks)[32], size_t npk);
+#define API_MAX_KEYS 64          /* per kind and case: one more per revoke */
+typedef struct api_keyset {
+	unsigned char *note_sks, *event_sks;   /* secret memory, 32 bytes each */
+	size_t nn, ne;
+} api_keyset;
+/* The keys of a decrypted envelope. */
+int api_envelope_parse(const char *text, size_t len, api_keyset *k);
+void api_keyset_free(api_keyset *k);
+/* The secret keys of the case (key.age), for re-encrypting them. */
+int api_case_keys(api_case *c, const api_identity *me, api_keyset *k);
+
 /* Writes both envelopes of case id in tx (which must be on API_KEYS_REF):
  * nn notes keys and ne events keys, oldest first. */
 int api_tx_put_envelopes(api_tx *tx, const char *id,

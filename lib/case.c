@@ -623,6 +623,33 @@ out:
 }
 
 int
+api_case_keys(api_case *c, const api_identity *me, api_keyset *k)
+{
+	api_buf env = { 0 }, plain = { 0 };
+	char path[48];
+	int rc;
+
+	memset(k, 0, sizeof *k);
+	plain.secret = 1;
+	snprintf(path, sizeof path, "%s/key.age", c->dir);
+	if ((rc = keys_of(&c->mine, me->age_sk)) < 0 ||
+	    (rc = api_store_read_ref(c->s, API_KEYS_REF, path, &env)) < 0)
+		goto out;
+	rc = api_age_decrypt_mem(c->mine, env.ptr, env.len, &plain, 65536,
+	    API_AGE_BINARY);
+	if (rc == API_EAGE_NOMATCH)
+		rc = api_error_set(API_EPERM, "%s does not hold the keys of case "
+		    "%s (not on its team, not a lead)", me->handle, c->id);
+	else if (rc == 0 && (rc = api_envelope_parse((char *)plain.ptr, plain.len,
+	    k)) < 0)
+		rc = api_error_set(rc, "case %s: %s", c->id, api_error_last());
+out:
+	api_buf_free(&env);
+	api_buf_free(&plain);
+	return rc;
+}
+
+int
 api_case_unlock(api_case *c, const api_identity *me)
 {
 	if (c->keys != NULL && !c->events_only)
@@ -831,10 +858,12 @@ api_envelope_recipients(const api_team *team, const api_staff_list *staff,
 		return api_error_set(API_EINVAL, "empty team");
 	for (size_t i = 0; rc == 0 && i < team->n; i++)
 		rc = add_pk(staff, team->member[i], pks, n);
-	for (size_t i = 0; rc == 0 && events && i < staff->n; i++)
+	/* leads hold every case's keys, so that they can assign any case;
+	 * service staff only the events keys */
+	for (size_t i = 0; rc == 0 && i < staff->n; i++)
 		if (staff->v[i].valid_until[0] == '\0' &&
-		    (strcmp(staff->v[i].role, "service") == 0 ||
-		    strcmp(staff->v[i].role, "lead") == 0))
+		    (strcmp(staff->v[i].role, "lead") == 0 ||
+		    (events && strcmp(staff->v[i].role, "service") == 0)))
 			rc = add_pk(staff, staff->v[i].handle, pks, n);
 	if (rc < 0) {
 		free(*pks);
@@ -844,30 +873,95 @@ api_envelope_recipients(const api_team *team, const api_staff_list *staff,
 	return rc;
 }
 
-int
-api_envelope(api_buf *out, const char *comment, const unsigned char *sks,
-    size_t nsk, const unsigned char (*pks)[32], size_t npk)
+/* "# section" and the keys, one AGE-SECRET-KEY-1 line each */
+static int
+keys_text(api_buf *plain, const char *section, const unsigned char *sks,
+    size_t n)
 {
 	char line[API_AGE_IDENTITY_LEN + 80];
+	int rc;
+
+	snprintf(line, sizeof line, "# %s\n", section);
+	rc = api_buf_append(plain, line, strlen(line));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if ((rc = api_age_identity_encode(line, sks + 32 * i)) < 0)
+			break;
+		strcat(line, "\n");
+		rc = api_buf_append(plain, line, strlen(line));
+	}
+	sodium_memzero(line, sizeof line);
+	return rc;
+}
+
+int
+api_envelope(api_buf *out, const char *comment, const unsigned char *note_sks,
+    size_t nn, const unsigned char *event_sks, size_t ne,
+    const unsigned char (*pks)[32], size_t npk)
+{
 	api_buf plain = { 0 };
+	char line[128];
 	int rc;
 
 	plain.secret = 1;
 	snprintf(line, sizeof line, "# %s\n", comment);
-	if ((rc = api_buf_append(&plain, line, strlen(line))) < 0)
-		goto out;
-	for (size_t i = 0; i < nsk; i++) {
-		if ((rc = api_age_identity_encode(line, sks + 32 * i)) < 0)
-			goto out;
-		strcat(line, "\n");
-		if ((rc = api_buf_append(&plain, line, strlen(line))) < 0)
-			goto out;
-	}
-	rc = api_age_encrypt_mem(pks, npk, plain.ptr, plain.len, out, 0);
-out:
-	sodium_memzero(line, sizeof line);
+	if ((rc = api_buf_append(&plain, line, strlen(line))) == 0 &&
+	    (nn == 0 || (rc = keys_text(&plain, "notes", note_sks, nn)) == 0) &&
+	    (rc = keys_text(&plain, "events", event_sks, ne)) == 0)
+		rc = api_age_encrypt_mem(pks, npk, plain.ptr, plain.len, out, 0);
 	api_buf_free(&plain);
 	return rc;
+}
+
+int
+api_envelope_parse(const char *text, size_t len, api_keyset *k)
+{
+	const char *p = text, *end = text + len;
+	int section = -1, rc = API_OK;
+
+	memset(k, 0, sizeof *k);
+	if ((k->note_sks = sodium_malloc(API_MAX_KEYS * 32)) == NULL ||
+	    (k->event_sks = sodium_malloc(API_MAX_KEYS * 32)) == NULL) {
+		api_keyset_free(k);
+		return api_error_set(API_ENOMEM, "out of secure memory");
+	}
+	while (p < end && rc == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[API_AGE_IDENTITY_LEN + 1];
+		if (n == 7 && memcmp(p, "# notes", 7) == 0)
+			section = 0;
+		else if (n == 8 && memcmp(p, "# events", 8) == 0)
+			section = 1;
+		else if (n == API_AGE_IDENTITY_LEN && section >= 0) {
+			size_t *cnt = section ? &k->ne : &k->nn;
+			unsigned char *dst = section ? k->event_sks : k->note_sks;
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if (*cnt == API_MAX_KEYS)
+				rc = api_error_set(API_EINVAL, "envelope: too many keys");
+			else if ((rc = api_age_identity_parse(dst + 32 * *cnt,
+			    line)) == 0)
+				(*cnt)++;
+			sodium_memzero(line, sizeof line);
+		} else if (n > 0 && *p != '#')
+			rc = api_error_set(API_EINVAL, "envelope: unexpected line");
+		p += n + 1;
+	}
+	if (rc == 0 && k->ne == 0)
+		rc = api_error_set(API_EINVAL, "envelope: no events key");
+	if (rc < 0)
+		api_keyset_free(k);
+	return rc;
+}
+
+void
+api_keyset_free(api_keyset *k)
+{
+	if (k->note_sks)
+		sodium_free(k->note_sks);
+	if (k->event_sks)
+		sodium_free(k->event_sks);
+	memset(k, 0, sizeof *k);
 }
 
 int
@@ -875,22 +969,18 @@ api_tx_put_envelopes(api_tx *tx, const char *id, const unsigned char *note_sks,
     size_t nn, const unsigned char *event_sks, size_t ne, const api_team *team,
     const api_staff_list *staff)
 {
-	unsigned char (*pks)[32] = NULL, *all = NULL;
+	unsigned char (*pks)[32] = NULL;
 	char dir[32], path[48], comment[64];
 	api_buf env = { 0 };
 	size_t npk;
 	int rc;
 
 	api_case_dir(dir, id);
-	if ((all = sodium_malloc((nn + ne) * 32)) == NULL)
-		return api_error_set(API_ENOMEM, "out of secure memory");
-	memcpy(all, note_sks, nn * 32);
-	memcpy(all + nn * 32, event_sks, ne * 32);
-	/* key.age: every key of the case, for its team */
+	/* key.age: every key of the case, for its team and the leads */
 	snprintf(comment, sizeof comment, "api case keys: %s", id);
 	snprintf(path, sizeof path, "%s/key.age", dir);
 	if ((rc = api_envelope_recipients(team, staff, 0, &pks, &npk)) < 0 ||
-	    (rc = api_envelope(&env, comment, all, nn + ne,
+	    (rc = api_envelope(&env, comment, note_sks, nn, event_sks, ne,
 	    (const unsigned char (*)[32])pks, npk)) < 0 ||
 	    (rc = api_tx_put(tx, path, env.ptr, env.len)) < 0)
 		goto out;
@@ -901,12 +991,11 @@ api_tx_put_envelopes(api_tx *tx, const char *id, const unsigned char *note_sks,
 	snprintf(comment, sizeof comment, "api case events keys: %s", id);
 	snprintf(path, sizeof path, "%s/events.age", dir);
 	if ((rc = api_envelope_recipients(team, staff, 1, &pks, &npk)) < 0 ||
-	    (rc = api_envelope(&env, comment, event_sks, ne,
+	    (rc = api_envelope(&env, comment, NULL, 0, event_sks, ne,
 	    (const unsigned char (*)[32])pks, npk)) < 0)
 		goto out;
 	rc = api_tx_put(tx, path, env.ptr, env.len);
 out:
-	sodium_free(all);
 	free(pks);
 	api_buf_free(&env);
 	return rc;

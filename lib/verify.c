@@ -71,6 +71,7 @@ struct ctx {
 	int check_perm;              /* staff-admin, case-write */
 	int check_new;               /* layout, age-format on new entries */
 	char lastcase[512];          /* case-write: the case last decided */
+	char reenc[API_CASE_ID_LEN + 1]; /* Api-Case of a revoke-reencrypt */
 	int lastcase_ok;
 
 	/* the path being visited, and where each component starts */
@@ -319,6 +320,51 @@ check_case_write(struct ctx *x, int depth)
 		    "team does not list them", x->signer.handle, x->signer.role);
 }
 
+/* The case directory of x->path (depth >= 4) into out. */
+static void
+case_path(const struct ctx *x, int depth, char *out, size_t cap)
+{
+	size_t n = depth > 4 ? x->off[4] - 1 : strlen(x->path);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, x->path, n);
+	out[n] = '\0';
+}
+
+/* 1 if the signer may change the team of the case at x->path: a lead or
+ * admin, or a member of its team when the parent's api.conf has
+ * access.teamMayGrant = true. */
+static int
+may_change_team(struct ctx *x, int depth)
+{
+	char casepath[512];
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	api_conf *conf = NULL;
+	const char *v;
+	int ok = 0;
+
+	if (has_role(&x->signer, "lead", "admin"))
+		return 1;
+	if (x->ptree == NULL || depth < 4)
+		return 0;
+	case_path(x, depth, casepath, sizeof casepath);
+	if (!team_has(x, x->ptree, casepath, x->signer.handle))
+		return 0;
+	if (git_tree_entry_bypath(&e, x->ptree, "api.conf") == 0 &&
+	    git_blob_lookup(&b, x->repo, git_tree_entry_id(e)) == 0 &&
+	    api_conf_parse(&conf, git_blob_rawcontent(b),
+	    (size_t)git_blob_rawsize(b), "api.conf") == 0 &&
+	    (v = api_conf_get(conf, "access.teamMayGrant")) != NULL)
+		ok = strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+		    strcmp(v, "1") == 0;
+	api_conf_free(conf);
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return ok;
+}
+
 /*
  * HOOK(purge): a recorded purge by an admin will be allowed to remove the
  * files of a case whose retention has ended.  The purge record (its action
@@ -350,9 +396,10 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		    "admin may", x->signer.handle, x->signer.role, path);
 	if (x->check_perm && strncmp(path, "cases/", 6) == 0)
 		check_case_write(x, depth);
-	/* the team and key of a case, once made: leads and admins */
+	/* the team and key of a case, once made: leads and admins (and its
+	 * team, where api.conf says access.teamMayGrant) */
 	if (x->check_perm && old && new && (k == K_TEAM || k == K_RECIPIENT) &&
-	    !has_role(&x->signer, "lead", "admin"))
+	    !may_change_team(x, depth))
 		violation(x, R_CASE_WRITE, path, "%s (%s) changed the %s of a case; "
 		    "only a lead or admin may", x->signer.handle, x->signer.role,
 		    k == K_TEAM ? "team" : "key");
@@ -360,8 +407,14 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	    !purge_allows(x, path))
 		violation(x, R_APPEND_ONLY, path, "a case's %s was removed",
 		    k == K_CASE ? "directory" : k == K_TEAM ? "team" : "key");
-	/* notes and events are never rewritten or removed */
-	if (old && (k == K_NOTE || k == K_EVENT) && !purge_allows(x, path))
+	/* notes and events are never rewritten or removed; but a revoke with
+	 * re-encryption rewrites the files of its case (Api-Action:
+	 * revoke-reencrypt, Api-Case), by someone who may change its team */
+	if (old && new && (k == K_NOTE || k == K_EVENT) && x->reenc[0] &&
+	    x->check_perm && strncmp(x->path + x->off[3], x->reenc,
+	    API_CASE_ID_LEN) == 0 && may_change_team(x, depth))
+		;
+	else if (old && (k == K_NOTE || k == K_EVENT) && !purge_allows(x, path))
 		violation(x, R_APPEND_ONLY, path, new ? "a %s was rewritten" :
 		    "a %s was removed", k == K_NOTE ? "note" : "event");
 	if (depth == 1 && new == NULL && k != K_BAD && k != K_CASES)
@@ -952,6 +1005,15 @@ verify_commit(struct ctx *x, git_commit *c, const struct sigres *sr)
 		goto out;
 	}
 
+	/* a revoke that re-encrypts names its case */
+	x->reenc[0] = '\0';
+	if (has_trailer(git_commit_message(c), "Api-Action: revoke-reencrypt")) {
+		const char *m = strstr(git_commit_message(c), "\nApi-Case: ");
+		if (m && strlen(m + 11) >= API_CASE_ID_LEN) {
+			memcpy(x->reenc, m + 11, API_CASE_ID_LEN);
+			x->reenc[API_CASE_ID_LEN] = '\0';
+		}
+	}
 	/* what changed: against the (first) parent */
 	x->ptree = np ? pt[0] : NULL;
 	x->check_perm = np <= 1;

@@ -193,9 +193,9 @@ evkey "$ID" ld.id || ld_events_ok=1
 for e in $(files "$ID" events | sed 's/\.age$//'); do
 	open "$ID" events "$e" "$ID.evkey" || ld_events_ok=1
 done
-[ $ld_events_ok -eq 0 ] && fails casekey "$ID" ld.id && fails casekey "$ID" cw2.id &&
+[ $ld_events_ok -eq 0 ] && casekey "$ID" ld.id && fails casekey "$ID" cw2.id &&
 	fails evkey "$ID" cw2.id
-ok $? "a lead off the team reads events, not the envelope; cw2 not even that"
+ok $? "a lead off the team opens both envelopes (leads hold every case's keys); cw2 neither"
 
 # --- team order -------------------------------------------------------------------
 run api-new -i adm.id --assign bob --assign cw -m "intake"
@@ -584,7 +584,7 @@ done
 [ $nn -ge 10 ] && [ $svc_read -eq 0 ]
 ok $? "the service identity opens none of the case's $nn notes"
 [ $ld_read -eq 0 ]
-ok $? "nor does a lead off the team"
+ok $? "nor does a lead's own identity directly (a lead reads through key.age)"
 [ $team_read -eq $nn ]
 ok $? "the case key opens every one, each bound to its case and name"
 ne=0 svc_read=0

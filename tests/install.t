@@ -27,7 +27,7 @@ comp=$root/share/bash-completion/completions/api
 [ -f "$comp" ]; ok $? "bash completion in PREFIX/share/bash-completion/completions/api"
 if command -v bash >/dev/null 2>&1; then
 	PATH=$root/bin:/usr/bin:/bin bash --norc --noprofile -c '
-		. "$1" && COMP_WORDS=(api re) COMP_CWORD=1 && _api &&
+		. "$1" && COMP_WORDS=(api rem) COMP_CWORD=1 && _api &&
 		[ "${COMPREPLY[*]}" = remind ]' sh "$comp"
 	ok $? "the installed completion finds the programs in libexec/api"
 else

@@ -186,8 +186,8 @@ for id in "$A" "$B" "$C"; do
 	run api-show -i svc.id "$id"
 	refused $? api-show "svc is not on the team of case $id" "api-show $id as svc: refused, one line"
 done
-grep -q 'a lead or admin (adm, ld) can grant access' err && grep -q "api grant $C svc" err
-ok $? "... naming who can grant access: the leads and admins (adm, ld)"
+grep -q 'a lead (ld) can grant access' err && grep -q "api grant $C svc" err
+ok $? "... naming who can grant access: the leads, who hold the keys (ld)"
 N=$(git -C "$S" ls-tree --name-only "main:$(cdir "$C")/notes" | head -n 1 | sed 's/\.md\.age$//')
 run api-show -i svc.id "$C" "$N"
 refused $? api-show "svc is not on the team" "api-show CASE NOTE as svc: refused"

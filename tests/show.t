@@ -231,11 +231,15 @@ else
 fi
 
 # --- who may read -----------------------------------------------------------------
-for who in cw2 svc ld; do
+# leads hold every case's keys (to assign it), and may read it
+run api-show -i ld.id "$A"
+[ $? -eq 0 ] && grep -q "^# Case $A" out
+ok $? "a lead off the team reads the case: leads hold the keys of every case"
+for who in cw2 svc; do
 	run api-show -i $who.id "$A"
 	refused $? "$who is not on the team of case $A" "$who (not on the team): refused, one line"
-	grep -q 'lead or admin (adm, ld)' err && grep -q "api grant $A $who" err
-	ok $? "... naming the leads and admins who can grant access (adm, ld)"
+	grep -q 'a lead (ld) can grant' err && grep -q "api grant $A $who" err
+	ok $? "... naming the leads, who hold the keys and can grant access (ld)"
 done
 run api-show -i cw2.id --raw "$A" "$N1"
 refused $? "cw2 is not on the team" "cw2 asking for one note --raw: refused too"

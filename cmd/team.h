@@ -1,0 +1,338 @@
+/*
+ * team.h - api-grant and api-revoke: change who works a case.
+ *
+ * Both rewrite the case's key envelopes on API_KEYS_REF for the new team
+ * first, then record the team on main; when the second write fails, the
+ * envelopes are put back as they were.  A revoke also makes new notes and
+ * events keys, so that nothing written afterwards can be read with a
+ * revoked identity; with --reencrypt every file of the case is encrypted
+ * again to the new keys.
+ */
+#ifndef API_TEAM_H
+#define API_TEAM_H
+
+#include <getopt.h>
+
+#include "cli.h"
+
+struct teamop {
+	int revoke, reencrypt;
+	const api_identity *me;
+	const api_staff_list *staff;
+	api_case *cs;
+	const char *id;
+	api_team team;                       /* the new team */
+	api_keyset keys;                     /* every key, new ones last */
+	unsigned char note_pk[32], event_pk[32];
+	char object[256];                    /* "team +h -h" */
+	api_buf old_key, old_events;         /* the envelopes, for undo */
+	int undo;
+};
+
+static void
+team_usage(FILE *f, int revoke)
+{
+	if (revoke)
+		fprintf(f, "usage: api-revoke [-C DIR] [-i FILE] [--passphrase-fd N] "
+		    "[--reencrypt]\n                  CASE HANDLE...\n");
+	else
+		fprintf(f, "usage: api-grant [-C DIR] [-i FILE] [--passphrase-fd N] "
+		    "CASE HANDLE...\n");
+}
+
+static int
+team_build_keys(void *ctx, api_tx *tx)
+{
+	struct teamop *op = ctx;
+	char dir[32], path[48];
+	int rc;
+
+	api_case_dir(dir, op->id);
+	if (op->undo) {
+		snprintf(path, sizeof path, "%s/key.age", dir);
+		if ((rc = api_tx_put(tx, path, op->old_key.ptr, op->old_key.len)) < 0)
+			return rc;
+		snprintf(path, sizeof path, "%s/events.age", dir);
+		if ((rc = api_tx_put(tx, path, op->old_events.ptr,
+		    op->old_events.len)) < 0)
+			return rc;
+		return api_tx_message(tx, "keys: case keys put back (team not "
+		    "changed)", "case-key-undo", op->id, NULL);
+	}
+	if ((rc = api_tx_put_envelopes(tx, op->id, op->keys.note_sks,
+	    op->keys.nn, op->keys.event_sks, op->keys.ne, &op->team,
+	    op->staff)) < 0)
+		return rc;
+	return api_tx_message(tx, "keys: case keys written", "case-key", op->id,
+	    NULL);
+}
+
+/* Every note and event of the case again, to the new keys. */
+static int
+reencrypt(struct teamop *op, api_tx *tx, const char *dir)
+{
+	static const char *kinds[] = { "notes", "events" };
+	int rc = 0;
+
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		char **names = NULL, path[128];
+		size_t n = 0;
+		if ((rc = api_case_files(op->cs, kinds[k], &names, &n)) < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			api_record r;
+			if (rc == 0 && (rc = api_case_read(op->cs, op->me, kinds[k],
+			    names[i], &r)) == 0) {
+				snprintf(path, sizeof path, "%s/%s/%s", dir, kinds[k],
+				    names[i]);
+				rc = api_tx_put_record(tx, path, &r.raw,
+				    (const unsigned char (*)[32])(k ? op->event_pk :
+				    op->note_pk), 1);
+				api_record_free(&r);
+			}
+			free(names[i]);
+		}
+		free(names);
+	}
+	return rc;
+}
+
+static int
+team_build_main(void *ctx, api_tx *tx)
+{
+	struct teamop *op = ctx;
+	api_buf b = { 0 };
+	char path[128];
+	api_case_w w;
+	int rc;
+
+	if ((rc = api_tx_case(tx, op->id, op->me, &w)) < 0)
+		return rc;
+	/* the team must be as it was read: else start again */
+	if (w.team.n != api_case_team(op->cs)->n) {
+		rc = api_error_set(API_EINVAL, "the team of case %s changed "
+		    "meanwhile; run the command again", op->id);
+		goto out;
+	}
+	for (size_t i = 0; i < w.team.n; i++)
+		if (strcmp(w.team.member[i], api_case_team(op->cs)->member[i])) {
+			rc = api_error_set(API_EINVAL, "the team of case %s changed "
+			    "meanwhile; run the command again", op->id);
+			goto out;
+		}
+	snprintf(path, sizeof path, "%s/team", w.dir);
+	if ((rc = api_team_format(&op->team, &b)) < 0 ||
+	    (rc = api_tx_put(tx, path, b.ptr, b.len)) < 0)
+		goto out;
+	if (op->revoke) {
+		b.len = 0;
+		snprintf(path, sizeof path, "%s/recipient", w.dir);
+		if ((rc = api_recipient_format(&b, op->note_pk, op->event_pk)) < 0 ||
+		    (rc = api_tx_put(tx, path, b.ptr, b.len)) < 0)
+			goto out;
+		if (op->reencrypt && (rc = reencrypt(op, tx, w.dir)) < 0)
+			goto out;
+	}
+	rc = api_tx_message(tx, op->revoke ? "team: access revoked" :
+	    "team: access granted", op->revoke ? (op->reencrypt ?
+	    "revoke-reencrypt" : "revoke") : "grant", op->id, op->object);
+out:
+	api_buf_free(&b);
+	api_case_w_free(&w);
+	return rc;
+}
+
+/* How many active leads there are other than handle. */
+static size_t
+other_leads(const api_staff_list *l, const char *handle)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->v[i].valid_until[0] && strcmp(l->v[i].role, "lead") == 0 &&
+		    strcmp(l->v[i].handle, handle) != 0)
+			n++;
+	return n;
+}
+
+/* The new team: grant adds, revoke removes; dies on a bad handle. */
+static void
+new_team(struct teamop *op, char **handles, int n)
+{
+	const api_team *t = api_case_team(op->cs);
+	size_t len = (size_t)snprintf(op->object, sizeof op->object, "team");
+
+	for (int i = 0; i < n; i++) {
+		long k = api_staff_find(op->staff, handles[i]);
+		if (len + strlen(handles[i]) + 3 >= sizeof op->object)
+			cli_die("too many handles");
+		len += (size_t)snprintf(op->object + len, sizeof op->object - len,
+		    " %c%s", op->revoke ? '-' : '+', handles[i]);
+		if (op->revoke) {
+			if (!api_team_has(t, handles[i]))
+				cli_die("%s is not on the team of case %s", handles[i],
+				    op->id);
+			continue;
+		}
+		if (k < 0)
+			cli_die("%s: no such member of staff", handles[i]);
+		if (op->staff->v[k].valid_until[0])
+			cli_die("%s was retired on %s", handles[i],
+			    op->staff->v[k].valid_until);
+		if (strcmp(op->staff->v[k].role, "caseworker") != 0 &&
+		    strcmp(op->staff->v[k].role, "lead") != 0 &&
+		    strcmp(op->staff->v[k].role, "admin") != 0)
+			cli_die("%s has role %s; a case team needs caseworkers, leads "
+			    "or admins", handles[i], op->staff->v[k].role);
+		if (api_team_has(t, handles[i]))
+			cli_die("%s is on the team of case %s already", handles[i],
+			    op->id);
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		int gone = 0;
+		for (int j = 0; op->revoke && j < n; j++)
+			gone |= strcmp(t->member[i], handles[j]) == 0;
+		if (!gone && api_team_add(&op->team, t->member[i]) < 0)
+			cli_die_lib();
+	}
+	for (int j = 0; !op->revoke && j < n; j++)
+		if (api_team_add(&op->team, handles[j]) < 0)
+			cli_die_lib();
+	if (op->team.n == 0)
+		cli_die("revoking the last member of case %s's team; grant access "
+		    "to someone else first", op->id);
+	if (op->revoke && api_team_has(api_case_team(op->cs), op->me->handle) &&
+	    !api_team_has(&op->team, op->me->handle) &&
+	    other_leads(op->staff, op->me->handle) == 0)
+		cli_die("%s would revoke themselves, and no other lead is left to "
+		    "manage case %s", op->me->handle, op->id);
+}
+
+/* Who may change a team: leads and admins, else the team itself where
+ * api.conf says access.teamMayGrant = true. */
+static void
+check_actor(api_store *s, struct teamop *op)
+{
+	api_conf *conf = NULL;
+	const char *v;
+
+	if (api_staff_require(op->staff, op->me, API_ROLES) < 0)
+		cli_die_lib();
+	if (api_staff_require(op->staff, op->me, "lead admin") == 0)
+		return;
+	if (api_store_conf(s, &conf) < 0)
+		cli_die_lib();
+	v = api_conf_get(conf, "access.teamMayGrant");
+	if (!(v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) &&
+	    api_staff_require(op->staff, op->me, "caseworker") == 0 &&
+	    api_team_has(api_case_team(op->cs), op->me->handle)))
+		cli_die("%s may not change the team of case %s: a lead or admin "
+		    "may (or its team, where api.conf sets access.teamMayGrant)",
+		    op->me->handle, op->id);
+	api_conf_free(conf);
+}
+
+static int
+team_main(int argc, char **argv, int revoke)
+{
+	static const struct option opts[] = {
+		{ "passphrase-fd", required_argument, NULL, 'P' },
+		{ "reencrypt", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *ident = NULL, *name = revoke ? "api-revoke" :
+	    "api-grant";
+	char dirpath[32], path[48];
+	int c, pass_fd = -1;
+	api_staff_list l;
+	struct teamop op;
+	api_store *s;
+
+	memset(&op, 0, sizeof op);
+	op.revoke = revoke;
+	cli_start(name);
+	while ((c = getopt_long(argc, argv, "hC:i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'i': ident = optarg; break;
+		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
+		case 'r':
+			if (!revoke) {
+				team_usage(stderr, revoke);
+				return 2;
+			}
+			op.reencrypt = 1;
+			break;
+		case 'h':
+			printf("%s - %s\n", name, revoke ? "take away access to a case "
+			    "and rotate its keys" : "give staff access to a case");
+			team_usage(stdout, revoke);
+			return cli_flush();
+		case 'V': printf("%s %s\n", name, API_VERSION); return cli_flush();
+		default: team_usage(stderr, revoke); return 2;
+		}
+	}
+	if (argc - optind < 2) {
+		team_usage(stderr, revoke);
+		return 2;
+	}
+	s = cli_store(dir);
+	if (api_store_staff(s, &l) < 0 ||
+	    api_case_load(s, argv[optind], &op.cs) < 0)
+		cli_die_lib();
+	op.staff = &l;
+	op.id = api_case_id(op.cs);
+	op.me = cli_identity(ident, pass_fd);
+	check_actor(s, &op);
+	new_team(&op, argv + optind + 1, argc - optind - 1);
+	if (api_case_keys(op.cs, op.me, &op.keys) < 0 ||
+	    api_case_unlock(op.cs, op.me) < 0)
+		cli_die_lib();
+	if (revoke) {
+		/* new keys for what is written from now on */
+		if (op.keys.nn >= API_MAX_KEYS || op.keys.ne >= API_MAX_KEYS)
+			cli_die("case %s has been re-keyed %d times; no more", op.id,
+			    API_MAX_KEYS);
+		if (api_age_keypair(op.note_pk, op.keys.note_sks + 32 *
+		    op.keys.nn++) < 0 || api_age_keypair(op.event_pk,
+		    op.keys.event_sks + 32 * op.keys.ne++) < 0)
+			cli_die_lib();
+	}
+	/* the envelopes as they are, to put back if main cannot be written */
+	op.old_key.secret = op.old_events.secret = 0;
+	api_case_dir(dirpath, op.id);
+	snprintf(path, sizeof path, "%s/key.age", dirpath);
+	if (api_store_read_ref(s, API_KEYS_REF, path, &op.old_key) < 0)
+		cli_die_lib();
+	snprintf(path, sizeof path, "%s/events.age", dirpath);
+	if (api_store_read_ref(s, API_KEYS_REF, path, &op.old_events) < 0)
+		cli_die_lib();
+	if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
+	    team_build_keys, &op, NULL) < 0)
+		cli_die_lib();
+	if (api_store_write(s, op.me, team_build_main, &op, NULL) < 0) {
+		char err[512];
+		snprintf(err, sizeof err, "%s", api_error_last());
+		op.undo = 1;
+		if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
+		    team_build_keys, &op, NULL) < 0)
+			cli_die("%s; and the case keys could not be put back: %s",
+			    err, api_error_last());
+		cli_die("%s", err);
+	}
+	for (size_t i = 0; i < op.team.n; i++)
+		printf("%s%s", i ? " " : "", op.team.member[i]);
+	printf("\n");
+	api_buf_free(&op.old_key);
+	api_buf_free(&op.old_events);
+	api_keyset_free(&op.keys);
+	api_team_free(&op.team);
+	api_case_free(op.cs);
+	api_staff_list_free(&l);
+	api_identity_free((api_identity *)op.me);
+	api_store_free(s);
+	return cli_flush();
+}
+#endif
