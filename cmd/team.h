@@ -164,6 +164,12 @@ new_team(struct teamop *op, char **handles, int n)
 
 	for (int i = 0; i < n; i++) {
 		long k = api_staff_find(op->staff, handles[i]);
+		int again = 0;
+		/* a handle given twice counts once, in the trailer too */
+		for (int j = 0; j < i; j++)
+			again |= strcmp(handles[i], handles[j]) == 0;
+		if (again)
+			continue;
 		if (len + strlen(handles[i]) + 3 >= sizeof op->object)
 			cli_die("too many handles");
 		len += (size_t)snprintf(op->object + len, sizeof op->object - len,
@@ -201,6 +207,19 @@ new_team(struct teamop *op, char **handles, int n)
 	if (op->team.n == 0)
 		cli_die("revoking the last member of case %s's team; grant access "
 		    "to someone else first", op->id);
+	/* the envelopes are written to every member of the new team: one
+	 * retired since cannot be among them, and must go first */
+	for (size_t i = 0; i < op->team.n; i++) {
+		long k = api_staff_find(op->staff, op->team.member[i]);
+		if (k < 0)
+			cli_die("%s, on the team of case %s, is not a member of staff",
+			    op->team.member[i], op->id);
+		if (op->staff->v[k].valid_until[0])
+			cli_die("%s, on the team of case %s, was retired on %s; revoke "
+			    "their access too (api revoke %s %s)", op->team.member[i],
+			    op->id, op->staff->v[k].valid_until, op->id,
+			    op->team.member[i]);
+	}
 	if (op->revoke && api_team_has(api_case_team(op->cs), op->me->handle) &&
 	    !api_team_has(&op->team, op->me->handle) &&
 	    other_leads(op->staff, op->me->handle) == 0)
@@ -245,7 +264,7 @@ team_main(int argc, char **argv, int revoke)
 	const char *dir = NULL, *ident = NULL, *name = revoke ? "api-revoke" :
 	    "api-grant";
 	char dirpath[32], path[48];
-	int c, pass_fd = -1;
+	int c, rc, pass_fd = -1;
 	api_staff_list l;
 	struct teamop op;
 	api_store *s;
@@ -287,8 +306,14 @@ team_main(int argc, char **argv, int revoke)
 	op.me = cli_identity(ident, pass_fd);
 	check_actor(s, &op);
 	new_team(&op, argv + optind + 1, argc - optind - 1);
-	if (api_case_keys(op.cs, op.me, &op.keys) < 0 ||
-	    api_case_unlock(op.cs, op.me) < 0)
+	rc = api_case_keys(op.cs, op.me, &op.keys);
+	if (rc == API_EPERM && api_staff_require(&l, op.me, "lead") == 0)
+		/* key.age goes to the leads active when it was last written */
+		cli_die("%s is a lead, but the keys of case %s were last written "
+		    "before %s became one; a member of its team, or a lead who "
+		    "holds them, must change its team first", op.me->handle, op.id,
+		    op.me->handle);
+	if (rc < 0 || api_case_unlock(op.cs, op.me) < 0)
 		cli_die_lib();
 	if (revoke) {
 		/* new keys for what is written from now on */
