@@ -75,7 +75,10 @@ main(int argc, char **argv)
 	if (tty && r.commits >= 2000)
 		fprintf(stderr, "\r\033[K");
 	if (json && r.ok) {
-		printf("{\"ok\":true,\"commits\":%zu}\n", r.commits);
+		printf("{\"ok\":true,\"commits\":%zu", r.commits);
+		if (r.purges)
+			printf(",\"purges\":%zu", r.purges);
+		printf("}\n");
 	} else if (json) {
 		printf("{\"ok\":false,\"commit\":");
 		cli_json_str(r.commit);
@@ -87,7 +90,12 @@ main(int argc, char **argv)
 		cli_json_str(r.message);
 		printf("}\n");
 	} else if (r.ok) {
-		printf("ok: %zu commits verified\n", r.commits);
+		printf("ok: %zu commits verified", r.commits);
+		/* a purge is a permitted, recorded action: say it */
+		if (r.purges)
+			printf(", %zu recorded purge%s among them", r.purges,
+			    r.purges == 1 ? "" : "s");
+		putchar('\n');
 	} else {
 		printf("%s %s ", r.commit, r.rule);
 		plain_str(r.path);

@@ -506,6 +506,8 @@ int api_case_load(api_store *s, const char *id, api_case **out);
 void api_case_free(api_case *c);
 const char *api_case_id(const api_case *c);
 const api_team *api_case_team(const api_case *c);
+/* The purge record ("purged: DATE\nby: HANDLE\nreason: TEXT\n"), or NULL. */
+const char *api_case_purged(const api_case *c);
 /* The public key of the case. */
 const unsigned char *api_case_pk(const api_case *c);
 /* Names of notes/ or events/ (kind "notes" or "events"), sorted. */
@@ -653,6 +655,7 @@ int api_edit(const char *tmpl, size_t len, const char *name, api_buf *out);
 typedef struct api_verify_report {
 	int ok;                  /* 1: no violation */
 	size_t commits;          /* commits verified (before the violation) */
+	size_t purges;           /* recorded purges among them */
 	char commit[41];         /* the first offending commit, hex */
 	char rule[24];           /* e.g. "signature" */
 	char path[512];          /* the offending path, or "-" */

@@ -33,6 +33,7 @@ struct api_case {
 	git_tree *tree;              /* cases/S/H/ID on the tip of main */
 	api_age_keys *keys;          /* the case keys, after unlock */
 	int events_only;             /* keys from events.age: no notes */
+	char *purged;                /* the purge record, if purged */
 	api_age_keys *mine;          /* the reader's own key */
 };
 
@@ -479,6 +480,12 @@ api_case_load(api_store *s, const char *arg, api_case **out)
 		rc = api_git_fail(API_EIO, c->dir);
 		goto out;
 	}
+	if (blob_read(repo, c->tree, "purged", &b, 1024) == 0 &&
+	    (c->purged = strndup((char *)b.ptr, b.len)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	b.len = 0;
 	if ((rc = blob_read(repo, c->tree, "team", &b, 65536)) < 0 ||
 	    (rc = api_team_parse(&c->team, (char *)b.ptr, b.len)) < 0) {
 		rc = api_error_set(rc, "case %s: %s", c->id, api_error_last());
@@ -510,6 +517,7 @@ api_case_free(api_case *c)
 	git_tree_free(c->tree);
 	api_age_keys_free(c->keys);
 	api_age_keys_free(c->mine);
+	free(c->purged);
 	free(c);
 }
 
@@ -517,6 +525,12 @@ const char *
 api_case_id(const api_case *c)
 {
 	return c->id;
+}
+
+const char *
+api_case_purged(const api_case *c)
+{
+	return c->purged;
 }
 
 const api_team *
@@ -585,6 +599,9 @@ unlock(api_case *c, const api_identity *me, const char *name,
 	int rc;
 
 	plain.secret = 1;
+	if (c->purged)
+		return api_error_set(API_ENOTFOUND, "case %s was purged: its keys "
+		    "are destroyed and nothing of it can be read", c->id);
 	snprintf(path, sizeof path, "%s/%s", c->dir, name);
 	if ((rc = keys_of(&c->mine, me->age_sk)) < 0)
 		return rc;
@@ -859,11 +876,13 @@ api_envelope_recipients(const api_team *team, const api_staff_list *staff,
 	for (size_t i = 0; rc == 0 && i < team->n; i++)
 		rc = add_pk(staff, team->member[i], pks, n);
 	/* leads hold every case's keys, so that they can assign any case;
-	 * service staff only the events keys */
+	 * service staff and admins only the events keys (reminders, and the
+	 * retention review an admin's purge depends on) */
 	for (size_t i = 0; rc == 0 && i < staff->n; i++)
 		if (staff->v[i].valid_until[0] == '\0' &&
 		    (strcmp(staff->v[i].role, "lead") == 0 ||
-		    (events && strcmp(staff->v[i].role, "service") == 0)))
+		    (events && (strcmp(staff->v[i].role, "service") == 0 ||
+		    strcmp(staff->v[i].role, "admin") == 0))))
 			rc = add_pk(staff, staff->v[i].handle, pks, n);
 	if (rc < 0) {
 		free(*pks);
@@ -1031,6 +1050,17 @@ api_tx_case(api_tx *tx, const char *id, const api_identity *me,
 		rc = api_error_set(rc == API_ENOTFOUND ? API_ENOTFOUND : rc,
 		    "no case %s in this store", id);
 		goto out;
+	}
+	{
+		api_buf pb = { 0 };
+		snprintf(path, sizeof path, "%s/purged", w->dir);
+		rc = api_tx_read(tx, path, &pb);
+		api_buf_free(&pb);
+		if (rc == 0) {
+			rc = api_error_set(API_EPERM, "case %s was purged; nothing "
+			    "more can be written to it", id);
+			goto out;
+		}
 	}
 	if ((rc = api_team_parse(&w->team, (char *)b.ptr, b.len)) < 0 ||
 	    (rc = api_tx_staff(tx, &l)) < 0 ||

@@ -46,7 +46,7 @@ static const char *const rule_name[] = {
 /* What a path is, by position in the layout. */
 enum kind {
 	K_BAD, K_CONF, K_SIGNERS, K_STAFFDIR, K_STAFF, K_CASES, K_SHARD,
-	K_CASE, K_TEAM, K_RECIPIENT, K_EVENTS, K_NOTES, K_EVENT, K_NOTE
+	K_CASE, K_TEAM, K_RECIPIENT, K_PURGED, K_EVENTS, K_NOTES, K_EVENT, K_NOTE
 };
 
 struct staff_ent {
@@ -72,6 +72,8 @@ struct ctx {
 	int check_new;               /* layout, age-format on new entries */
 	char lastcase[512];          /* case-write: the case last decided */
 	char reenc[API_CASE_ID_LEN + 1]; /* Api-Case of a revoke-reencrypt */
+	int is_purge;                /* Api-Action: purge */
+	size_t purges;               /* purge records seen */
 	int lastcase_ok;
 
 	/* the path being visited, and where each component starts */
@@ -175,6 +177,8 @@ classify(const struct ctx *x, int depth)
 			return K_NOTES;
 		if (strcmp(c[4], "recipient") == 0)
 			return K_RECIPIENT;
+		if (strcmp(c[4], "purged") == 0)
+			return K_PURGED;
 		return K_BAD;
 	}
 	if (IS(4, "events"))
@@ -184,6 +188,21 @@ classify(const struct ctx *x, int depth)
 #undef IS
 	return K_BAD;
 }
+
+static void case_path(const struct ctx *x, int depth, char *out, size_t cap);
+
+/* 1 if the len bytes at t contain the string s */
+static int
+contains(const char *t, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(t + i, s, n) == 0)
+			return 1;
+	return 0;
+}
+static int tree_has(git_tree *tree, const char *path);
 
 static int
 kind_is_tree(enum kind k)
@@ -365,20 +384,6 @@ may_change_team(struct ctx *x, int depth)
 	return ok;
 }
 
-/*
- * HOOK(purge): a recorded purge by an admin will be allowed to remove the
- * files of a case whose retention has ended.  The purge record (its action
- * trailer and what it must leave behind) is not designed yet, so for now
- * nothing may be removed or rewritten.
- */
-static int
-purge_allows(const struct ctx *x, const char *path)
-{
-	(void)x;
-	(void)path;
-	return 0;
-}
-
 /* One entry that differs between the old and new tree (either may be NULL). */
 static int
 visit(struct ctx *x, int depth, const git_tree_entry *old,
@@ -396,6 +401,22 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		    "admin may", x->signer.handle, x->signer.role, path);
 	if (x->check_perm && strncmp(path, "cases/", 6) == 0)
 		check_case_write(x, depth);
+	/* a purged case is closed for good; a purge is an admin's, recorded
+	 * with its action (the keys it destroyed were on refs/api/keys) */
+	if (depth >= 4 && x->ptree && (k != K_CASE || old == NULL)) {
+		char pp[600];
+		case_path(x, depth, pp, sizeof pp - 8);
+		strcat(pp, "/purged");
+		if (tree_has(x->ptree, pp))
+			violation(x, R_CASE_WRITE, path, "a write to a purged case");
+	}
+	if (k == K_PURGED && new && !old) {
+		if (!has_role(&x->signer, "admin", NULL) || !x->is_purge)
+			violation(x, R_CASE_WRITE, path, "a purge record not written "
+			    "by an admin's purge (Api-Action: purge)");
+		else
+			x->purges++;
+	}
 	/* the team and key of a case, once made: leads and admins (and its
 	 * team, where api.conf says access.teamMayGrant) */
 	if (x->check_perm && old && new && (k == K_TEAM || k == K_RECIPIENT) &&
@@ -403,10 +424,13 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		violation(x, R_CASE_WRITE, path, "%s (%s) changed the %s of a case; "
 		    "only a lead or admin may", x->signer.handle, x->signer.role,
 		    k == K_TEAM ? "team" : "key");
-	if (old && !new && (k == K_TEAM || k == K_RECIPIENT || k == K_CASE) &&
-	    !purge_allows(x, path))
+	if (old && !new && (k == K_TEAM || k == K_RECIPIENT || k == K_CASE ||
+	    k == K_PURGED))
 		violation(x, R_APPEND_ONLY, path, "a case's %s was removed",
-		    k == K_CASE ? "directory" : k == K_TEAM ? "team" : "key");
+		    k == K_CASE ? "directory" : k == K_TEAM ? "team" :
+		    k == K_PURGED ? "purge record" : "key");
+	if (old && new && k == K_PURGED)
+		violation(x, R_APPEND_ONLY, path, "a purge record was rewritten");
 	/* notes and events are never rewritten or removed; but a revoke with
 	 * re-encryption rewrites the files of its case (Api-Action:
 	 * revoke-reencrypt, Api-Case), by someone who may change its team */
@@ -414,7 +438,7 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	    x->check_perm && strncmp(x->path + x->off[3], x->reenc,
 	    API_CASE_ID_LEN) == 0 && may_change_team(x, depth))
 		;
-	else if (old && (k == K_NOTE || k == K_EVENT) && !purge_allows(x, path))
+	else if (old && (k == K_NOTE || k == K_EVENT))
 		violation(x, R_APPEND_ONLY, path, new ? "a %s was rewritten" :
 		    "a %s was removed", k == K_NOTE ? "note" : "event");
 	if (depth == 1 && new == NULL && k != K_BAD && k != K_CASES)
@@ -489,6 +513,22 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		    (size_t)git_blob_rawsize(b), "api.conf") < 0)
 			violation(x, R_LAYOUT, path, "%s", api_error_last());
 		api_conf_free(conf);
+		git_blob_free(b);
+		b = NULL;
+	}
+	if (k == K_PURGED) {
+		/* "purged: DATE", "by: HANDLE" (the signer), "reason: TEXT" */
+		char want[80];
+		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
+			return api_git_fail(API_EIO, path);
+		const char *t = git_blob_rawcontent(b);
+		size_t len = (size_t)git_blob_rawsize(b);
+		snprintf(want, sizeof want, "\nby: %s\nreason: ", x->signer.handle);
+		if (len < 19 || len > 1024 || strncmp(t, "purged: ", 8) != 0 ||
+		    memchr(t, '\0', len) || t[len - 1] != '\n' ||
+		    !contains(t, len, want))
+			violation(x, R_LAYOUT, path, "purged: not 'purged: DATE', "
+			    "'by: %s', 'reason: TEXT'", x->signer.handle);
 		git_blob_free(b);
 		b = NULL;
 	}
@@ -1005,6 +1045,7 @@ verify_commit(struct ctx *x, git_commit *c, const struct sigres *sr)
 		goto out;
 	}
 
+	x->is_purge = has_trailer(git_commit_message(c), "Api-Action: purge");
 	/* a revoke that re-encrypts names its case */
 	x->reenc[0] = '\0';
 	if (has_trailer(git_commit_message(c), "Api-Action: revoke-reencrypt")) {
@@ -1101,6 +1142,7 @@ walk(struct ctx *x, git_revwalk *w, api_verify_report *r,
 				break;
 			}
 			r->commits++;
+			r->purges = x->purges;
 			if (progress && r->commits % 1000 == 0)
 				progress(pctx, r->commits);
 		}
