@@ -160,6 +160,29 @@ list(const char *dir, int json)
 	return cli_flush();
 }
 
+struct oncases {
+	api_store *s;
+	const char *handle;
+	size_t n;
+};
+
+/* Prints the ID of a case whose team lists oc->handle. */
+static int
+list_case(void *ctx, const char *id)
+{
+	struct oncases *oc = ctx;
+	api_case *c;
+
+	if (api_case_load(oc->s, id, &c) < 0)
+		return -1;
+	if (!api_case_purged(c) && api_team_has(api_case_team(c), oc->handle)) {
+		printf("%s\n", id);
+		oc->n++;
+	}
+	api_case_free(c);
+	return 0;
+}
+
 /* The public line from a file or stdin (first non-comment line). */
 static void
 read_publine(const char *file, api_pubid *p)
@@ -289,6 +312,19 @@ main(int argc, char **argv)
 	fprintf(stderr, "api-staff: %s %s, commit %.12s\n",
 	    strcmp(cmd, "add") == 0 ? "added" : "retired",
 	    strcmp(cmd, "add") == 0 ? op.pub.handle : op.handle, commit);
+	if (strcmp(cmd, "retire") == 0) {
+		/* the cases the leaver is still on: their keys still open
+		 * them until a lead revokes the leaver there */
+		struct oncases oc = { s, op.handle, 0 };
+		if (api_cases_each(s, list_case, &oc) < 0)
+			cli_die_lib();
+		if (oc.n)
+			fprintf(stderr, "api-staff: %s is still on the team of %zu "
+			    "case%s (listed on stdout); a lead revokes them with "
+			    "api revoke\n", op.handle, oc.n, oc.n == 1 ? "" : "s");
+		if (cli_flush())
+			return 1;
+	}
 	api_identity_free((api_identity *)op.id);
 	api_store_free(s);
 	return 0;
