@@ -266,6 +266,7 @@ team_main(int argc, char **argv, int revoke)
 	char dirpath[32], path[48];
 	int c, rc, pass_fd = -1;
 	api_staff_list l;
+	long k;
 	struct teamop op;
 	api_store *s;
 
@@ -307,7 +308,8 @@ team_main(int argc, char **argv, int revoke)
 	check_actor(s, &op);
 	new_team(&op, argv + optind + 1, argc - optind - 1);
 	rc = api_case_keys(op.cs, op.me, &op.keys);
-	if (rc == API_EPERM && api_staff_require(&l, op.me, "lead") == 0)
+	if (rc == API_EPERM && (k = api_staff_find(&l, op.me->handle)) >= 0 &&
+	    strcmp(l.v[k].role, "lead") == 0)
 		/* key.age goes to the leads active when it was last written */
 		cli_die("%s is a lead, but the keys of case %s were last written "
 		    "before %s became one; a member of its team, or a lead who "
