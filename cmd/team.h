@@ -75,10 +75,23 @@ reencrypt(struct teamop *op, api_tx *tx, const char *dir)
 	int rc = 0;
 
 	for (int k = 0; k < 2 && rc == 0; k++) {
-		char **names = NULL, path[128];
-		size_t n = 0;
+		char **names = NULL, **now = NULL, path[128];
+		size_t n = 0, nnow = 0;
 		if ((rc = api_case_files(op->cs, kinds[k], &names, &n)) < 0)
 			return rc;
+		/* the files as read must be all there are: one added since
+		 * (encrypted to the old key) would be left behind */
+		snprintf(path, sizeof path, "%s/%s", dir, kinds[k]);
+		if ((rc = api_tx_list(tx, path, &now, &nnow)) == 0 && nnow != n)
+			rc = api_error_set(API_EINVAL, "case %s changed meanwhile; run "
+			    "the command again", op->id);
+		for (size_t i = 0; i < nnow; i++) {
+			if (rc == 0 && strcmp(now[i], names[i]) != 0)
+				rc = api_error_set(API_EINVAL, "case %s changed meanwhile; "
+				    "run the command again", op->id);
+			free(now[i]);
+		}
+		free(now);
 		for (size_t i = 0; i < n; i++) {
 			api_record r;
 			if (rc == 0 && (rc = api_case_read(op->cs, op->me, kinds[k],
@@ -304,6 +317,9 @@ team_main(int argc, char **argv, int revoke)
 		cli_die_lib();
 	op.staff = &l;
 	op.id = api_case_id(op.cs);
+	if (api_case_purged(op.cs))
+		cli_die("case %s was purged: its keys are destroyed, and its team "
+		    "can no longer change", op.id);
 	op.me = cli_identity(ident, pass_fd);
 	check_actor(s, &op);
 	new_team(&op, argv + optind + 1, argc - optind - 1);
