@@ -139,6 +139,7 @@ load_items(api_case *c, const api_identity *me, const char *want,
 		for (size_t i = 0; i < nn; i++) {
 			struct item *it = &(*v)[*n];
 			const char *t, *d;
+			memset(it, 0, sizeof *it);
 			if (want && strncmp(names[i], want, strlen(want)) != 0) {
 				free(names[i]);
 				continue;
