@@ -93,7 +93,7 @@ reencrypt(struct teamop *op, api_tx *tx, const char *dir)
 		}
 		free(now);
 		for (size_t i = 0; i < n; i++) {
-			api_record r;
+			api_record r = { 0 };
 			if (rc == 0 && (rc = api_case_read(op->cs, op->me, kinds[k],
 			    names[i], &r)) == 0) {
 				snprintf(path, sizeof path, "%s/%s/%s", dir, kinds[k],

@@ -488,6 +488,7 @@ typedef struct api_record {
 int api_text_check(const void *text, size_t len, const char *what);
 /* Appends "key: value\n" after checking value (NULL or "": nothing). */
 int api_record_field(api_buf *out, const char *key, const char *value);
+/* r: zeroed, or a record parsed before (its buffer is used again). */
 int api_record_parse(api_record *r, const void *text, size_t len);
 const char *api_record_get(const api_record *r, const char *key);
 void api_record_free(api_record *r);
@@ -517,7 +518,8 @@ int api_case_unlock(api_case *c, const api_identity *me);
 /* Only the events key (leads and service staff); API_EPERM if me cannot. */
 int api_case_unlock_events(api_case *c, const api_identity *me);
 /*
- * Decrypts notes/NAME or events/NAME into r and checks that its header
+ * Decrypts notes/NAME or events/NAME into r (zeroed, or a record read
+ * before, whose buffers are used again) and checks that its header
  * names this case and this object (else API_EINVAL, "tampering ...
  * moved ciphertext").  Unlocks the case with me first if needed: the
  * team's envelope, else (for events) the events envelope.

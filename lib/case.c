@@ -31,7 +31,8 @@ struct api_case {
 	api_team team;
 	unsigned char pk[32], epk[32];       /* notes key, events key */
 	git_tree *tree;              /* cases/S/H/ID on the tip of main */
-	api_age_keys *keys;          /* the case keys, after unlock */
+	api_age_keys *keys;          /* the notes keys, after unlock */
+	api_age_keys *evkeys;        /* the events keys, after unlock */
 	int events_only;             /* keys from events.age: no notes */
 	char *purged;                /* the purge record, if purged */
 	api_age_keys *mine;          /* the reader's own key */
@@ -271,7 +272,11 @@ api_record_parse(api_record *r, const void *text, size_t len)
 	char *p, *end;
 	int rc;
 
+	/* the buffer of a record read before is used again */
+	api_buf keep = r->text;
 	memset(r, 0, sizeof *r);
+	r->text = keep;
+	r->text.len = 0;
 	r->text.secret = 1;
 	if ((rc = api_text_check(text, len, "record")) < 0 ||
 	    (rc = api_buf_append(&r->text, text, len)) < 0)
@@ -516,6 +521,7 @@ api_case_free(api_case *c)
 	api_team_free(&c->team);
 	git_tree_free(c->tree);
 	api_age_keys_free(c->keys);
+	api_age_keys_free(c->evkeys);
 	api_age_keys_free(c->mine);
 	free(c->purged);
 	free(c);
@@ -625,13 +631,27 @@ unlock(api_case *c, const api_identity *me, const char *name,
 		    api_error_last());
 		goto out;
 	}
+	/* the notes keys and the events keys apart: each record is tried
+	 * only with the keys of its kind (one X25519 per file) */
+	api_keyset ks;
+	if ((rc = api_envelope_parse((char *)plain.ptr, plain.len, &ks)) < 0) {
+		rc = api_error_set(rc, "case %s: key envelope %s: %s", c->id, name,
+		    api_error_last());
+		goto out;
+	}
 	if ((rc = api_age_keys_new(&c->keys)) < 0 ||
-	    (rc = api_age_keys_add_identities(c->keys, (char *)plain.ptr,
-	    plain.len)) < 0 || api_age_keys_count(c->keys) == 0) {
+	    (rc = api_age_keys_new(&c->evkeys)) < 0)
+		goto keys_out;
+	for (size_t i = ks.nn; rc == 0 && i > 0; i--)      /* newest first */
+		rc = api_age_keys_add_x25519(c->keys, ks.note_sks + 32 * (i - 1));
+	for (size_t i = ks.ne; rc == 0 && i > 0; i--)
+		rc = api_age_keys_add_x25519(c->evkeys, ks.event_sks + 32 * (i - 1));
+keys_out:
+	api_keyset_free(&ks);
+	if (rc < 0) {
 		api_age_keys_free(c->keys);
-		c->keys = NULL;
-		rc = api_error_set(API_EINVAL, "case %s: key envelope %s holds no "
-		    "key", c->id, name);
+		api_age_keys_free(c->evkeys);
+		c->keys = c->evkeys = NULL;
 	}
 out:
 	api_buf_free(&env);
@@ -669,10 +689,11 @@ out:
 int
 api_case_unlock(api_case *c, const api_identity *me)
 {
-	if (c->keys != NULL && !c->events_only)
+	if (c->evkeys != NULL && !c->events_only)
 		return API_OK;
 	api_age_keys_free(c->keys);
-	c->keys = NULL;
+	api_age_keys_free(c->evkeys);
+	c->keys = c->evkeys = NULL;
 	c->events_only = 0;
 	return unlock(c, me, "key.age", "on the team");
 }
@@ -682,7 +703,7 @@ api_case_unlock_events(api_case *c, const api_identity *me)
 {
 	int rc;
 
-	if (c->keys != NULL)
+	if (c->evkeys != NULL)
 		return API_OK;
 	if ((rc = unlock(c, me, "events.age", "a reader of the events")) == 0)
 		c->events_only = 1;
@@ -696,33 +717,40 @@ api_case_read(api_case *c, const api_identity *me, const char *kind,
 	int note = strcmp(kind, "notes") == 0;
 	const char *suffix = note ? ".md.age" : ".age";
 	char path[128], obj[API_OBJ_ID_LEN + 1];
-	api_buf ct = { 0 }, plain = { 0 };
+	api_buf ct = { 0 };
 	size_t nl = strlen(name), sl = strlen(suffix);
+	api_age_keys *keys;
 	const char *v;
 	int rc;
 
+	/* r's buffers are used again: reading many records costs no new
+	 * secure memory (each allocation is several system calls) */
+	api_buf text = r->text, plain = r->raw;
 	memset(r, 0, sizeof *r);
+	r->text = text;
+	plain.secret = 1;
+	plain.len = 0;
 	if (nl != API_OBJ_ID_LEN + sl || strcmp(name + nl - sl, suffix) != 0)
 		return api_error_set(API_EINVAL, "case %s: unexpected file %s/%s",
 		    c->id, kind, name);
 	memcpy(obj, name, API_OBJ_ID_LEN);
 	obj[API_OBJ_ID_LEN] = '\0';
-	plain.secret = 1;
 	snprintf(path, sizeof path, "%s/%s", kind, name);
 	if ((rc = blob_read(api_store_repo(c->s), c->tree, path, &ct,
 	    (size_t)API_NOTE_MAX * 2)) < 0)
 		goto out;
 	/* the case keys: the team's envelope, else the events' one */
-	if (c->keys == NULL && me != NULL &&
+	if (c->evkeys == NULL && me != NULL &&
 	    (rc = api_case_unlock(c, me)) == API_EPERM && !note)
 		rc = api_case_unlock_events(c, me);
-	if (c->keys == NULL) {
+	keys = note ? c->keys : c->evkeys;
+	if (keys == NULL || (note && c->events_only)) {
 		if (rc == 0 || rc == API_EPERM)
 			rc = api_error_set(API_EPERM, "%s/%s/%s: not readable with %s's "
 			    "keys", c->dir, kind, name, me ? me->handle : "no");
 		goto out;
 	}
-	rc = api_age_decrypt_mem(c->keys, ct.ptr, ct.len, &plain,
+	rc = api_age_decrypt_mem(keys, ct.ptr, ct.len, &plain,
 	    API_NOTE_MAX + 65536, API_AGE_BINARY);
 	if (rc == API_EAGE_NOMATCH) {
 		rc = api_error_set(API_EPERM, "%s/%s/%s: not readable with %s's "

@@ -93,17 +93,13 @@ api_case_state_load(api_case *c, const api_identity *me, api_case_state *st)
 	    st->retention = NONE;
 	if ((rc = api_case_files(c, "events", &names, &n)) < 0)
 		return rc;
+	api_record r = { 0 };            /* one record's buffers, reused */
 	for (size_t i = 0; i < n; i++) {
-		api_record r;
-		rc = api_case_read(c, me, "events", names[i], &r);
-		if (rc == API_EPERM && me && api_team_has(api_case_team(c),
-		    me->handle) && api_case_unlock(c, me) == 0)
-			rc = api_case_read(c, me, "events", names[i], &r);
-		if (rc < 0)
+		if ((rc = api_case_read(c, me, "events", names[i], &r)) < 0)
 			break;
 		apply(st, &r);
-		api_record_free(&r);
 	}
+	api_record_free(&r);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

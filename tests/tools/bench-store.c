@@ -1365,7 +1365,7 @@ first_case(void *ctx, const char *id)
 static int
 readable(api_case *c, const api_identity *reader, const char *kind)
 {
-	api_record r;
+	api_record r = { 0 };
 	char **v = NULL;
 	size_t n = 0;
 	int ok;
