@@ -17,6 +17,7 @@ struct op {
 	const api_identity *me;
 	const char *id, *reason;
 	char today[11];
+	size_t nevents;              /* the events its state was read from */
 };
 
 static void
@@ -29,21 +30,27 @@ usage(FILE *f)
 static int
 build_keys(void *ctx, api_tx *tx)
 {
+	static const char *const names[] = { "key.age", "events.age" };
 	struct op *op = ctx;
 	char dir[32], path[48];
-	api_buf b = { 0 };
-	int rc;
+	int rc = 0, found = 0;
 
+	/* both envelopes, or whichever one is left: a purge that stopped
+	 * half-way must not keep the events key because key.age is gone */
 	api_case_dir(dir, op->id);
-	snprintf(path, sizeof path, "%s/key.age", dir);
-	if ((rc = api_tx_read(tx, path, &b)) == 0 &&
-	    (rc = api_tx_remove(tx, path)) == 0) {
-		snprintf(path, sizeof path, "%s/events.age", dir);
-		rc = api_tx_remove(tx, path);
-	} else if (rc == API_ENOTFOUND)
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		api_buf b = { 0 };
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if ((rc = api_tx_read(tx, path, &b)) == 0) {
+			found++;
+			rc = api_tx_remove(tx, path);
+		} else if (rc == API_ENOTFOUND)
+			rc = 0;
+		api_buf_free(&b);
+	}
+	if (rc == 0 && found == 0)
 		rc = api_error_set(API_ENOTFOUND, "case %s has no keys on %s",
 		    op->id, API_KEYS_REF);
-	api_buf_free(&b);
 	if (rc == 0)
 		rc = api_tx_message(tx, "keys: case keys destroyed", "purge",
 		    op->id, NULL);
@@ -61,6 +68,22 @@ build_main(void *ctx, api_tx *tx)
 	if ((rc = api_tx_require_role(tx, op->me, "admin")) < 0)
 		return rc;
 	api_case_dir(dir, op->id);
+	/* the case must be as it was checked: a phase change (a reopen) or
+	 * a retention decision written meanwhile is a new event */
+	{
+		char **names = NULL;
+		size_t n = 0;
+		snprintf(path, sizeof path, "%s/events", dir);
+		rc = api_tx_list(tx, path, &names, &n);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		if (rc < 0)
+			return rc;
+		if (n != op->nevents)
+			return api_error_set(API_EINVAL, "case %s changed meanwhile; "
+			    "run api-purge again", op->id);
+	}
 	snprintf(path, sizeof path, "%s/purged", dir);
 	if ((rc = api_tx_read(tx, path, &b)) == 0)
 		rc = api_error_set(API_EEXIST, "case %s was purged already", op->id);
@@ -117,14 +140,29 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind + 1 != argc || op.reason == NULL) {
+	if (optind + 1 != argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (op.reason == NULL) {
+		fprintf(stderr, "api-purge: --reason TEXT is required: why the case "
+		    "is purged\n");
 		return 2;
 	}
 	{
 		api_buf chk = { 0 };
+		size_t chars = 0;
+		int c1 = 0;
+		/* characters, not bytes: a UTF-8 continuation byte adds none;
+		 * and no C1 control (U+0080 to U+009F) either, which the
+		 * record check lets through */
+		for (const unsigned char *p = (const unsigned char *)op.reason; *p;
+		    p++) {
+			chars += (*p & 0xc0) != 0x80;
+			c1 |= p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+		}
 		int bad = api_record_field(&chk, "reason", op.reason) < 0 ||
-		    strlen(op.reason) > 200 || op.reason[strspn(op.reason, " ")] == 0;
+		    c1 || chars > 200 || op.reason[strspn(op.reason, " ")] == 0;
 		api_buf_free(&chk);
 		if (bad) {
 			fprintf(stderr, "api-purge: --reason: one line of at most 200 "
@@ -142,22 +180,35 @@ main(int argc, char **argv)
 		cli_die_lib();
 	if (api_case_purged(cs)) {
 		/* recorded, but its keys may remain: finish the job */
-		if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
-		    build_keys, &op, NULL) < 0)
+		int rc = api_store_write_ref(s, op.me, API_KEYS_REF,
+		    API_WRITE_ROOT, build_keys, &op, NULL);
+		if (rc == API_ENOTFOUND)
 			cli_die("case %s was purged already", op.id);
+		if (rc < 0)
+			cli_die_lib();
 		goto done;
 	}
 	/* closed, and its retention ended: read from its events */
 	if (api_case_state_load(cs, op.me, &st) < 0)
 		cli_die_lib();
+	{
+		char **names = NULL;
+		if (api_case_files(cs, "events", &names, &op.nevents) < 0)
+			cli_die_lib();
+		for (size_t i = 0; i < op.nevents; i++)
+			free(names[i]);
+		free(names);
+	}
 	long today = api_date_today();
 	api_date_format(op.today, today);
+	/* the closed phase: the last word of phases.list, which separates
+	 * its words by blanks, as the library reads it */
 	const char *phases = api_phases(conf);
 	const char *last = phases + strlen(phases);
-	while (last > phases && last[-1] == ' ')
+	while (last > phases && (last[-1] == ' ' || last[-1] == '\t'))
 		last--;
 	const char *w = last;
-	while (w > phases && w[-1] != ' ')
+	while (w > phases && w[-1] != ' ' && w[-1] != '\t')
 		w--;
 	if (strlen(st.phase) != (size_t)(last - w) ||
 	    strncmp(st.phase, w, (size_t)(last - w)) != 0)
@@ -184,9 +235,12 @@ main(int argc, char **argv)
 		    "be removed: %s; run api-purge again", op.id, api_error_last());
 done:
 	printf("%s\n", op.id);
+	/* what is left to do: the replaced envelopes are still objects of
+	 * the repository (and of every copy) until reflogs and gc drop them */
 	fprintf(stderr, "api-purge: the keys of case %s are removed from %s; "
-	    "run 'git -C %s gc --prune=now' to drop the objects that still "
-	    "hold them, and purge backups and clones the same way\n", op.id,
+	    "in %s run 'git reflog expire --expire=now --all' and 'git gc "
+	    "--prune=now' to drop the objects that still hold them, and the "
+	    "same in every clone and backup after it has fetched\n", op.id,
 	    API_KEYS_REF, api_store_path(s));
 	api_case_free(cs);
 	api_staff_list_free(&l);
