@@ -405,6 +405,9 @@ int api_tx_remove(api_tx *tx, const char *path);
 /* Subject line (generic, no personal data) and trailers. */
 int api_tx_message(api_tx *tx, const char *subject, const char *action,
 	const char *case_id, const char *object);
+/* One more trailer "KEY: VALUE" after those (KEY "Api-Name", VALUE one
+ * line of text); the message holds at most 1 KiB of them. */
+int api_tx_trailer(api_tx *tx, const char *key, const char *value);
 /* The time the commit will carry, seconds since the epoch. */
 int64_t api_tx_now(const api_tx *tx);
 /* 1 when the commit will be the first of the store. */
@@ -666,5 +669,87 @@ typedef struct api_verify_report {
 typedef void (*api_verify_progress_fn)(void *ctx, size_t commits);
 int api_verify_history(struct git_repository *repo, const char *since,
 	api_verify_report *r, api_verify_progress_fn progress, void *ctx);
+/*
+ * The SSH signature of one commit, checked as api_verify_history checks
+ * it: one gpgsig header, namespace "git", verifying over the commit.
+ * 0 and the signer's key in pk; API_ESIG (message set) when the commit
+ * is unsigned or the signature does not verify; API_EIO when the commit
+ * cannot be read.  Whether the key is trusted is the caller's business.
+ */
+struct git_oid;
+int api_verify_commit_sig(struct git_repository *repo, const struct git_oid *id,
+	unsigned char pk[32]);
+
+/*
+ * readlog.c: the read log.  Who decrypted which case, when, with which
+ * stated purpose: one signed commit per read on refs/api/reads/YYYY (the
+ * UTC year of the commit), never on main.  A year's log is a chain of its
+ * own, so that it can be deleted when its retention ends without
+ * touching main.  Each commit's tree is one file, "cases" (the IDs read,
+ * one a line, sorted); the message carries the trailers Api-Action: read,
+ * Api-Case (when one case was read), Api-Program, Api-Purpose and
+ * Api-Cases (the number of cases).  See api-store(5).
+ */
+#define API_READS_REF "refs/api/reads/"
+#define API_PURPOSE_MAX 200      /* bytes */
+#define API_READS_MAX 1000000    /* cases in one read */
+
+/* A stated purpose: 1 to API_PURPOSE_MAX bytes of UTF-8, not only
+ * spaces, without control characters (C0, DEL, C1); else API_EINVAL. */
+int api_purpose_check(const char *purpose);
+/* readlog.enabled and readlog.mandatory of api.conf on main (absent:
+ * 0), and readlog.retention in days (absent: 2 years); API_EINVAL when
+ * one is not a boolean or a duration. */
+int api_readlog_settings(api_store *s, int *enabled, int *mandatory,
+	long *retention);
+
+/* The case IDs of one read; duplicates are dropped when it is written. */
+typedef struct api_reads {
+	char (*id)[API_CASE_ID_LEN + 1];
+	size_t n, cap;
+} api_reads;
+int api_reads_add(api_reads *r, const char *id);
+void api_reads_free(api_reads *r);    /* frees the memory, keeps the struct */
+
+/*
+ * Writes the log of one read of the cases in r (at least one) by me,
+ * through program (e.g. "api-show") for purpose, on the ref of the
+ * current year; the commit id to out (41 bytes) if not NULL.  It writes
+ * whatever the settings say: asking them is the caller's business.
+ */
+int api_readlog_record(api_store *s, const api_identity *me,
+	const char *program, const char *purpose, const api_reads *r, char *out);
+
+/* The year of refs/api/reads/YYYY, or -1 for any other name. */
+int api_readlog_year(const char *ref);
+/* Every ref under refs/api/reads/, sorted; the caller frees refs[i] and
+ * refs. */
+int api_readlog_refs(api_store *s, char ***refs, size_t *n);
+
+/*
+ * Checks the read log on ref, oldest commit first, against the staff of
+ * main's tip, stopping at the first violation (rules: signature, signer,
+ * merge, year, layout, trailers; see api-verify(1)).  r as for
+ * api_verify_history, with r->path the ref and r->commits the reads
+ * verified; *cases (if not NULL) gets the cases they name.  Returns 0
+ * when the walk completed, whatever it found, else a negative code.
+ */
+int api_readlog_verify(api_store *s, const char *ref, api_verify_report *r,
+	size_t *cases);
+
+/* One entry of a read log, as api_readlog_each gives it; "-" where the
+ * commit does not say. */
+typedef struct api_read_entry {
+	char commit[41];
+	char time[32];               /* ISO 8601 UTC */
+	char handle[API_HANDLE_MAX + 1];
+	char program[33];
+	char purpose[API_PURPOSE_MAX + 1];
+	char case_id[API_CASE_ID_LEN + 1];
+} api_read_entry;
+/* Calls fn for every case of every read on ref, oldest first; nothing is
+ * verified.  A non-zero return of fn stops the walk and is returned. */
+int api_readlog_each(api_store *s, const char *ref,
+	int (*fn)(void *ctx, const api_read_entry *e), void *ctx);
 
 #endif

@@ -56,8 +56,12 @@ static const char default_text[] =
 	"\treview = 1y\n"
 	"\n"
 	"[readlog]\n"
+	"\t# who decrypted which case, when and why, on refs/api/reads/YEAR;\n"
+	"\t# mandatory: a read that cannot be logged is refused\n"
 	"\tenabled = true\n"
-	"\tmandatory = false\n";
+	"\tmandatory = false\n"
+	"\t# a year's log may be dropped this long after the year's end\n"
+	"\tretention = 2y\n";
 
 const char *
 api_conf_default_text(void)

@@ -45,6 +45,8 @@ struct api_tx {
 	struct change *c;
 	size_t n, cap;
 	char subject[128], action[64], case_id[64], object[256];
+	char trailers[1024];         /* more "Key: value\n" lines */
+	size_t tlen;
 	int64_t now;
 };
 
@@ -466,6 +468,28 @@ api_tx_message(api_tx *tx, const char *subject, const char *action,
 	return API_OK;
 }
 
+int
+api_tx_trailer(api_tx *tx, const char *key, const char *value)
+{
+	size_t kl = strlen(key), vl = strlen(value);
+
+	/* "Api-Name", as git interpret-trailers reads it back */
+	if (kl < 5 || strncmp(key, "Api-", 4) != 0 ||
+	    strspn(key + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-")
+	    != kl - 4)
+		return api_error_set(API_EINVAL, "bad trailer name '%s'", key);
+	for (size_t i = 0; i < vl; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return api_error_set(API_EINVAL, "trailer %s: not one line "
+			    "of text", key);
+	if (vl == 0 || tx->tlen + kl + vl + 3 >= sizeof tx->trailers)
+		return api_error_set(API_EINVAL, "trailer %s: empty or too long",
+		    key);
+	tx->tlen += (size_t)snprintf(tx->trailers + tx->tlen,
+	    sizeof tx->trailers - tx->tlen, "%s: %s\n", key, value);
+	return API_OK;
+}
+
 int64_t
 api_tx_now(const api_tx *tx)
 {
@@ -591,6 +615,8 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 		if ((rc = api_buf_append(&msg, line, strlen(line))) < 0)
 			goto out;
 	}
+	if ((rc = api_buf_append(&msg, tx->trailers, tx->tlen)) < 0)
+		goto out;
 	const git_commit *parents[1] = { parent };
 	if (git_commit_create_buffer(&payload, repo, who, who, NULL,
 	    (const char *)msg.ptr, tree, parent ? 1 : 0, parents) < 0) {
@@ -686,7 +712,10 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
 		}
 		/* another writer got there first: build again on its tip */
 		usleep(1000 + randombytes_uniform(20000));
-		rc = api_error_set(API_EIO, "%s kept changing; gave up after %d "
+		rc = rc == GIT_ELOCKED ? api_error_set(API_EIO, "%s stayed locked "
+		    "(by another writer, or a stale lock file %s.lock); gave up "
+		    "after %d tries", ref, ref, MAX_TRIES) :
+		    api_error_set(API_EIO, "%s kept changing; gave up after %d "
 		    "tries", ref, MAX_TRIES);
 	}
 	git_commit_free(tip);

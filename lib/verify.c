@@ -1210,3 +1210,30 @@ out:
 	free(x.sc);
 	return rc;
 }
+
+/* ---- one commit's signature, for the other refs ------------------------ */
+
+int
+api_verify_commit_sig(struct git_repository *repo, const struct git_oid *id,
+    unsigned char pk[32])
+{
+	struct sigres r;
+	git_odb *odb = NULL;
+
+	memset(&r, 0, sizeof r);
+	git_oid_cpy(&r.id, id);
+	atomic_init(&r.state, SIG_PENDING);
+	if (git_repository_odb(&odb, repo) < 0)
+		return api_git_fail(API_EIO, "cannot open the object database");
+	sig_one(odb, &r);
+	git_odb_free(odb);
+	switch (atomic_load(&r.state)) {
+	case SIG_OK:
+		memcpy(pk, r.pk, 32);
+		return API_OK;
+	case SIG_BAD:
+		return api_error_set(API_ESIG, "%s", r.msg);
+	default:
+		return api_error_set(API_EIO, "%s: %s", git_oid_tostr_s(id), r.msg);
+	}
+}
