@@ -17,7 +17,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: api-show [-C DIR] [-i FILE] [--passphrase-fd N] [--raw]\n"
-	    "                [--no-pager] CASE [NOTE]\n");
+	    "                [--no-pager] [--purpose TEXT] CASE [NOTE]\n");
 }
 
 static FILE *out;
@@ -211,11 +211,12 @@ main(int argc, char **argv)
 		{ "passphrase-fd", required_argument, NULL, 'P' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "no-pager", no_argument, NULL, 'n' },
+		{ "purpose", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *ident = NULL, *want = NULL;
+	const char *dir = NULL, *ident = NULL, *want = NULL, *purpose = "show";
 	int c, pass_fd = -1, raw = 0, nopager = 0, rc;
 	struct item *v = NULL;
 	size_t n = 0, shown = 0;
@@ -232,6 +233,7 @@ main(int argc, char **argv)
 		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
 		case 'r': raw = 1; break;
 		case 'n': nopager = 1; break;
+		case 'p': purpose = cli_purpose(optarg); break;
 		case 'h':
 			printf("api-show - decrypt and print a case or one note\n");
 			usage(stdout);
@@ -258,6 +260,8 @@ main(int argc, char **argv)
 	}
 	if ((rc = api_case_unlock(cs, me)) == API_EPERM)
 		refuse(s, me, api_case_id(cs));
+	if (rc == 0)         /* logged before anything is decrypted and shown */
+		cli_readlog_one(s, me, "api-show", purpose, api_case_id(cs));
 	if (rc < 0 || load_items(cs, me, want, &v, &n) < 0)
 		cli_die_lib();
 

@@ -27,6 +27,7 @@ struct scan {
 	api_due *items;
 	size_t nitems;
 	int errors;
+	api_reads reads;                     /* the cases whose events were read */
 };
 
 struct op {
@@ -39,7 +40,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: api-status [-C DIR] [-i FILE] [--passphrase-fd N] [--json] [CASE]\n"
+	    "usage: api-status [-C DIR] [-i FILE] [--passphrase-fd N]\n"
+	    "                  [--purpose TEXT] [--json] [CASE]\n"
 	    "       api-status [options] CASE --set PHASE [--reason R] [--date D]\n"
 	    "       api-status [options] CASE --schedule KIND DATE [--partner P]\n"
 	    "       api-status [options] --due [--as-of D] [--within DAYS]\n"
@@ -94,7 +96,8 @@ read_case(void *ctx, const char *id)
 	if ((strcmp(sc->role, "service") == 0 || strcmp(sc->role, "admin") == 0) &&
 	    (rc = api_case_unlock_events(c, sc->me)) < 0)
 		goto fail;
-	if ((rc = api_case_state_load(c, sc->me, &r.st)) < 0)
+	if ((rc = api_case_state_load(c, sc->me, &r.st)) < 0 ||
+	    (rc = api_reads_add(&sc->reads, api_case_id(c))) < 0)
 		goto fail;
 	if (sc->only)
 		snprintf(r.st.lead, sizeof r.st.lead, "%s", sc->only);
@@ -353,12 +356,13 @@ main(int argc, char **argv)
 		{ "as-of", required_argument, NULL, 'a' },
 		{ "within", required_argument, NULL, 'w' },
 		{ "for", required_argument, NULL, 'f' },
+		{ "purpose", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *ident = NULL, *set = NULL, *asof = NULL,
-	    *within = NULL;
+	    *within = NULL, *purpose = "status";
 	int c, pass_fd = -1, json = 0, rc = 0;
 	char today[11], phase[32];
 	struct scan sc;
@@ -386,6 +390,7 @@ main(int argc, char **argv)
 		case 'a': asof = optarg; break;
 		case 'w': within = optarg; break;
 		case 'f': sc.only = optarg; break;
+		case 'U': purpose = cli_purpose(optarg); break;
 		case 'h':
 			printf("api-status - cases, phases and what is due\n");
 			usage(stdout);
@@ -475,10 +480,13 @@ main(int argc, char **argv)
 		snprintf(id, sizeof id, "%s", api_case_id(cs));
 		api_case_free(cs);
 		read_case(&sc, id);
+		cli_readlog(sc.s, me, "api-status", purpose, &sc.reads);
 		print_rows(&sc, json);
 	} else {
 		if (api_cases_each(sc.s, read_case, &sc) < 0)
 			cli_die_lib();
+		/* one log entry for the run, however many cases it read */
+		cli_readlog(sc.s, me, "api-status", purpose, &sc.reads);
 		if (sc.due) {
 			if (sc.nitems || json)
 				print_due(&sc, json);
@@ -491,6 +499,7 @@ main(int argc, char **argv)
 		api_team_free(&sc.rows[i].team);
 	free(sc.rows);
 	free(sc.items);
+	api_reads_free(&sc.reads);
 	api_staff_list_free(&l);
 	api_conf_free(conf);
 	api_identity_free(me);

@@ -128,6 +128,58 @@ cli_flush(void)
 	}
 	return 0;
 }
+/* ---- the read log ------------------------------------------------------ */
+
+/* --purpose TEXT: checked before anything is read, else a usage error */
+static inline const char *
+cli_purpose(const char *p)
+{
+	if (api_purpose_check(p) < 0) {
+		fprintf(stderr, "%s: --purpose: %s\n", cli_name, api_error_last());
+		exit(2);
+	}
+	return p;
+}
+
+/*
+ * Logs a read of the cases in r by me (see api_readlog_record) before
+ * anything of them is shown, as api.conf says: nothing when
+ * readlog.enabled is not true; when the log cannot be written, the read
+ * is refused (exit 1) where readlog.mandatory is true, else one warning
+ * goes to stderr and the read goes on.
+ */
+static inline void
+cli_readlog(api_store *s, const api_identity *me, const char *program,
+    const char *purpose, const api_reads *r)
+{
+	int enabled, mandatory;
+
+	if (r->n == 0)
+		return;
+	if (api_readlog_settings(s, &enabled, &mandatory, NULL) < 0)
+		cli_die("read refused: %s", api_error_last());
+	if (!enabled || api_readlog_record(s, me, program, purpose, r, NULL) == 0)
+		return;
+	if (mandatory)
+		cli_die("read refused: it cannot be logged, and api.conf says "
+		    "readlog.mandatory: %s", api_error_last());
+	fprintf(stderr, "%s: warning: this read is not logged: %s\n", cli_name,
+	    api_error_last());
+}
+
+/* The same for one case. */
+static inline void
+cli_readlog_one(api_store *s, const api_identity *me, const char *program,
+    const char *purpose, const char *id)
+{
+	api_reads r = { 0 };
+
+	if (api_reads_add(&r, id) < 0)
+		cli_die_lib();
+	cli_readlog(s, me, program, purpose, &r);
+	api_reads_free(&r);
+}
+
 /* ---- the text of a note ---------------------------------------------- */
 
 #define CLI_EDIT_MARK "<!-- Write below this line. Leave the text unchanged to " \
