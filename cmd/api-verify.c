@@ -6,7 +6,8 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: api-verify [-C DIR] [--since COMMIT] [--json]\n");
+	fprintf(f, "usage: api-verify [-C DIR] [--since COMMIT] [--json]\n"
+	    "       api-verify [-C DIR] --reads [YEAR] [--json]\n");
 }
 
 static void
@@ -25,18 +26,93 @@ plain_str(const char *s)
 		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
+/* --reads: the read logs on refs/api/reads/YEAR, one year or all */
+static int
+verify_reads(api_store *s, const char *year, int json)
+{
+	api_verify_report r;
+	char **refs = NULL, one[64];
+	size_t n = 0, i, *cases, *reads;
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	r.ok = 1;
+	if (year) {
+		snprintf(one, sizeof one, "%s%s", API_READS_REF, year);
+		if ((refs = malloc(sizeof *refs)) == NULL ||
+		    (refs[0] = strdup(one)) == NULL)
+			cli_die("out of memory");
+		n = 1;
+	} else if (api_readlog_refs(s, &refs, &n) < 0)
+		cli_die_lib();
+	if ((cases = calloc(n + 1, sizeof *cases)) == NULL ||
+	    (reads = calloc(n + 1, sizeof *reads)) == NULL)
+		cli_die("out of memory");
+	for (i = 0; i < n && r.ok; i++) {
+		if ((rc = api_readlog_verify(s, refs[i], &r, &cases[i])) ==
+		    API_ENOTFOUND && year)
+			cli_die("no read log for %s (%s): none was written, or it "
+			    "was dropped", year, refs[i]);
+		if (rc < 0)
+			cli_die_lib();
+		reads[i] = r.commits;
+	}
+	if (json && r.ok) {
+		printf("{\"ok\":true,\"logs\":[");
+		for (i = 0; i < n; i++)
+			printf("%s{\"year\":%d,\"reads\":%zu,\"cases\":%zu}",
+			    i ? "," : "", api_readlog_year(refs[i]), reads[i],
+			    cases[i]);
+		printf("]}\n");
+	} else if (json) {
+		printf("{\"ok\":false,\"commit\":");
+		cli_json_str(r.commit);
+		printf(",\"rule\":");
+		cli_json_str(r.rule);
+		printf(",\"path\":");
+		cli_json_str(r.path);
+		printf(",\"message\":");
+		cli_json_str(r.message);
+		printf("}\n");
+	} else if (r.ok) {
+		for (i = 0; i < n; i++)
+			printf("ok: %zu read%s verified in %d (%zu case%s read)\n",
+			    reads[i], reads[i] == 1 ? "" : "s",
+			    api_readlog_year(refs[i]), cases[i],
+			    cases[i] == 1 ? "" : "s");
+		if (n == 0)
+			printf("ok: no read logs\n");
+	} else {
+		printf("%s %s ", r.commit, r.rule);
+		plain_str(r.path);
+		printf(": ");
+		plain_str(r.message);
+		putchar('\n');
+	}
+	for (i = 0; i < n; i++)
+		free(refs[i]);
+	free(refs);
+	free(cases);
+	free(reads);
+	api_store_free(s);
+	if (cli_flush())
+		return 1;
+	return r.ok ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "reads", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *since = NULL;
-	int c, json = 0, tty;
+	int c, json = 0, tty, reads = 0;
 	api_verify_report r;
 	api_store *s;
 
@@ -46,6 +122,7 @@ main(int argc, char **argv)
 		case 'C': dir = optarg; break;
 		case 's': since = optarg; break;
 		case 'j': json = 1; break;
+		case 'R': reads = 1; break;
 		case 'h':
 			printf("api-verify - audit the whole history\n");
 			usage(stdout);
@@ -54,13 +131,28 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && !(reads && optind + 1 == argc)) {
 		usage(stderr);
 		return 2;
+	}
+	if (reads && since) {
+		usage(stderr);
+		return 2;
+	}
+	if (reads && optind < argc) {
+		char ref[64];
+		snprintf(ref, sizeof ref, "%s%.8s", API_READS_REF, argv[optind]);
+		if (strlen(argv[optind]) != 4 || api_readlog_year(ref) < 0) {
+			fprintf(stderr, "api-verify: --reads: '%s' is not a year "
+			    "(YYYY)\n", argv[optind]);
+			return 2;
+		}
 	}
 	/* not cli_store: a corrupt api.conf is a finding, not a refusal */
 	if (api_store_open(&s, dir) < 0)
 		cli_die_lib();
+	if (reads)
+		return verify_reads(s, optind < argc ? argv[optind] : NULL, json);
 	/* a commit's parent tree is read again for the next commit: keep
 	 * large trees (a notes/ of many entries) in libgit2's cache */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
