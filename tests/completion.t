@@ -82,6 +82,13 @@ is "$(c api-status --d)" "--date --due" "api-status --d<TAB>: by the program's o
 is "$(c api staff '')" "add list retire" "api staff <TAB>: its commands"
 is "$(c api staff add --role '')" "admin auditor caseworker lead service" \
 	"api staff add --role <TAB>: the roles"
+is "$(c api readlog '')" "drop list" "api readlog <TAB>: its commands"
+is "$(c api readlog list '')" "" "api readlog list <TAB>: no read log, no year"
+git -C "$S" update-ref refs/api/reads/2025 main && git -C "$S" update-ref refs/api/reads/2026 main &&
+	git -C "$S" update-ref refs/api/reads/other main
+is "$(c api readlog drop '')" "2025 2026" "api readlog drop <TAB>: the years of the read logs"
+git -C "$S" update-ref -d refs/api/reads/2025 && git -C "$S" update-ref -d refs/api/reads/2026 &&
+	git -C "$S" update-ref -d refs/api/reads/other
 
 # --- case and note IDs -------------------------------------------------------------
 is "$(c api status '')" "$ALL" "api status <TAB>: every case ID"
