@@ -246,7 +246,7 @@ static void
 check_actor(api_store *s, struct teamop *op)
 {
 	api_conf *conf = NULL;
-	const char *v;
+	int may = 0;
 
 	if (api_staff_require(op->staff, op->me, API_ROLES) < 0)
 		cli_die_lib();
@@ -254,8 +254,9 @@ check_actor(api_store *s, struct teamop *op)
 		return;
 	if (api_store_conf(s, &conf) < 0)
 		cli_die_lib();
-	v = api_conf_get(conf, "access.teamMayGrant");
-	if (!(v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) &&
+	if (api_conf_bool(conf, "access.teamMayGrant", &may) < 0)
+		cli_die_lib();
+	if (!(may &&
 	    api_staff_require(op->staff, op->me, "caseworker") == 0 &&
 	    api_team_has(api_case_team(op->cs), op->me->handle)))
 		cli_die("%s may not change the team of case %s: a lead or admin "

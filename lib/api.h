@@ -325,6 +325,9 @@ const char *api_conf_get(const api_conf *c, const char *key);
 /* A duration "30", "30d", "6m" (months), "5y" in days, else -1. */
 long api_conf_days(const char *v);
 void api_conf_free(api_conf *c);
+/* A boolean in git-config's words (true/yes/on/1, false/no/off/0, any
+ * case; absent: false) into *out; API_EINVAL for anything else. */
+int api_conf_bool(const api_conf *c, const char *key, int *out);
 /* The documented defaults written by api-init. */
 const char *api_conf_default_text(void);
 

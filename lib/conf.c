@@ -290,3 +290,23 @@ out:
 		*out = c;
 	return rc;
 }
+
+/* git-config booleans: true yes on 1 / false no off 0 (any case); an
+ * absent key or an empty value is false. */
+int
+api_conf_bool(const api_conf *c, const char *key, int *out)
+{
+	const char *v = api_conf_get(c, key);
+
+	*out = 0;
+	if (v == NULL)
+		return API_OK;
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+	    !strcasecmp(v, "on") || !strcmp(v, "1"))
+		*out = 1;
+	else if (strcasecmp(v, "false") && strcasecmp(v, "no") &&
+	    strcasecmp(v, "off") && strcmp(v, "0") && *v)
+		return api_error_set(API_EINVAL, "api.conf: %s = %s is not true "
+		    "or false", key, v);
+	return API_OK;
+}

@@ -66,24 +66,6 @@ program_ok(const char *p)
 	    strspn(p + 4, "abcdefghijklmnopqrstuvwxyz-") == n - 4;
 }
 
-static int
-conf_bool(const api_conf *c, const char *key, int *out)
-{
-	const char *v = api_conf_get(c, key);
-
-	*out = 0;
-	if (v == NULL)
-		return API_OK;
-	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-	    !strcasecmp(v, "on") || !strcmp(v, "1"))
-		*out = 1;
-	else if (strcasecmp(v, "false") && strcasecmp(v, "no") &&
-	    strcasecmp(v, "off") && strcmp(v, "0") && *v)
-		return api_error_set(API_EINVAL, "api.conf: %s = %s is not true "
-		    "or false", key, v);
-	return API_OK;
-}
-
 int
 api_readlog_settings(api_store *s, int *enabled, int *mandatory,
     long *retention)
@@ -95,8 +77,8 @@ api_readlog_settings(api_store *s, int *enabled, int *mandatory,
 
 	if ((rc = api_store_conf(s, &c)) < 0)
 		return rc;
-	if ((rc = conf_bool(c, "readlog.enabled", &e)) == 0 &&
-	    (rc = conf_bool(c, "readlog.mandatory", &m)) == 0 &&
+	if ((rc = api_conf_bool(c, "readlog.enabled", &e)) == 0 &&
+	    (rc = api_conf_bool(c, "readlog.mandatory", &m)) == 0 &&
 	    (v = api_conf_get(c, "readlog.retention")) != NULL &&
 	    (days = api_conf_days(v)) < 0)
 		rc = api_error_set(API_EINVAL, "api.conf: readlog.retention = %s "

@@ -361,7 +361,6 @@ may_change_team(struct ctx *x, int depth)
 	git_tree_entry *e = NULL;
 	git_blob *b = NULL;
 	api_conf *conf = NULL;
-	const char *v;
 	int ok = 0;
 
 	if (has_role(&x->signer, "lead", "admin"))
@@ -375,13 +374,30 @@ may_change_team(struct ctx *x, int depth)
 	    git_blob_lookup(&b, x->repo, git_tree_entry_id(e)) == 0 &&
 	    api_conf_parse(&conf, git_blob_rawcontent(b),
 	    (size_t)git_blob_rawsize(b), "api.conf") == 0 &&
-	    (v = api_conf_get(conf, "access.teamMayGrant")) != NULL)
-		ok = strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
-		    strcmp(v, "1") == 0;
+	    api_conf_bool(conf, "access.teamMayGrant", &ok) < 0)
+		ok = 0;
 	api_conf_free(conf);
 	git_blob_free(b);
 	git_tree_entry_free(e);
 	return ok;
+}
+
+/* 1 if the case at x->path has new keys (recipient) in this commit. */
+static int
+rekeyed(struct ctx *x, int depth)
+{
+	char p[600];
+	git_tree_entry *a = NULL, *b = NULL;
+	int changed;
+
+	case_path(x, depth, p, sizeof p - 12);
+	strcat(p, "/recipient");
+	changed = git_tree_entry_bypath(&a, x->ptree, p) == 0 &&
+	    git_tree_entry_bypath(&b, x->tree, p) == 0 &&
+	    !git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b));
+	git_tree_entry_free(a);
+	git_tree_entry_free(b);
+	return changed;
 }
 
 /* One entry that differs between the old and new tree (either may be NULL). */
@@ -436,7 +452,8 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	 * revoke-reencrypt, Api-Case), by someone who may change its team */
 	if (old && new && (k == K_NOTE || k == K_EVENT) && x->reenc[0] &&
 	    x->check_perm && strncmp(x->path + x->off[3], x->reenc,
-	    API_CASE_ID_LEN) == 0 && may_change_team(x, depth))
+	    API_CASE_ID_LEN) == 0 && may_change_team(x, depth) &&
+	    rekeyed(x, depth))
 		;
 	else if (old && (k == K_NOTE || k == K_EVENT))
 		violation(x, R_APPEND_ONLY, path, new ? "a %s was rewritten" :

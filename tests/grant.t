@@ -485,7 +485,8 @@ gitcommit xcw "$(tree add "$DA/team" teamA add "$DA/notes/$NA.md.age" fakeA)" "$
 verdict case-write "the same with the team changed too" "$DA/team"
 gitcommit adm2 "$(tree add "$DB/notes/$NB.md.age" fakeB)" "$msgA"
 verdict append-only "a revoke-reencrypt commit for case A that rewrites a note of case B, by an admin" "$DB/notes/$NB.md.age"
-gitcommit adm2 "$(tree add "$DA/notes/$NA.md.age" fakeA add "$DB/notes/$NB.md.age" fakeB)" "$msgA"
+{ age-keygen -y "$W/adm2.age"; age-keygen -y "$W/adm2.age"; } > newrcp 2> /dev/null
+gitcommit adm2 "$(tree add "$DA/notes/$NA.md.age" fakeA add "$DA/recipient" newrcp add "$DB/notes/$NB.md.age" fakeB)" "$msgA"
 verdict append-only "... with a note of A rewritten as well: B's is named" "$DB/notes/$NB.md.age"
 gitcommit adm2 "$(tree rm "$DA/notes/$NA.md.age")" "$msgA"
 verdict append-only "a revoke-reencrypt commit that removes a note of its case" "$DA/notes/$NA.md.age"
@@ -493,7 +494,9 @@ gitcommit adm2 "$(tree add "$DA/notes/$NA.md.age" fakeA)" \
 	"$(printf 'team: access revoked\n\nApi-Action: revoke\nApi-Case: %s' "$A")"
 verdict append-only "a rewrite in a plain revoke commit (Api-Action: revoke)" "$DA/notes/$NA.md.age"
 gitcommit adm2 "$(tree add "$DA/notes/$NA.md.age" fakeA)" "$msgA"
-verified "a revoke-reencrypt commit by an admin rewriting a note of its own case passes: api-verify checks who and which case, and cannot read what was written"
+verdict append-only "a revoke-reencrypt commit that rewrites a note of its case without new keys for it" "$DA/notes/$NA.md.age"
+gitcommit adm2 "$(tree add "$DA/notes/$NA.md.age" fakeA add "$DA/recipient" newrcp)" "$msgA"
+verified "... with new keys (a new recipient) it passes: api-verify checks who, which case and that it was re-keyed, and cannot read what was written"
 git -C "$S" update-ref refs/heads/main "$GOOD"
 
 # --- access.teamMayGrant -----------------------------------------------------------------
