@@ -505,6 +505,25 @@ reset_main(api_store *s, const char *hex)
 	git_commit_free(c);
 }
 
+/* Deletes the read logs of earlier runs (api-show and api-status log
+ * their reads): their commits are loose objects, which store_prune
+ * removes, so that a log kept would point at nothing. */
+static void
+drop_reads(api_store *s)
+{
+	char **refs;
+	size_t n;
+
+	if (api_readlog_refs(s, &refs, &n) < 0)
+		fail(api_store_path(s));
+	for (size_t i = 0; i < n; i++) {
+		if (git_reference_remove(api_store_repo(s), refs[i]) < 0)
+			gitfail(refs[i]);
+		free(refs[i]);
+	}
+	free(refs);
+}
+
 /*
  * 1 when api_verify_history accepts the store at path, so that a store kept
  * from an earlier run still follows the layout and rules of this build;
@@ -565,6 +584,7 @@ store_reuse(const char *path, int casework)
 		if (git_oid_fromstr(&id, hex) == 0 &&
 		    git_commit_lookup(&c, api_store_repo(s), &id) == 0) {
 			reset_main(s, hex);
+			drop_reads(s);
 			ok = store_staffed(s, casework) &&
 			    (!casework || store_readable(s)) && store_valid(s, &r);
 		}
@@ -1821,6 +1841,7 @@ store_rewind(const char *path)
 	memcpy(hex, b.ptr, GIT_OID_HEXSZ);
 	hex[GIT_OID_HEXSZ] = '\0';
 	reset_main(s, hex);
+	drop_reads(s);
 	api_store_free(s);
 	api_buf_free(&b);
 }
