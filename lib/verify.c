@@ -73,6 +73,8 @@ struct ctx {
 	char lastcase[512];          /* case-write: the case last decided */
 	char reenc[API_CASE_ID_LEN + 1]; /* Api-Case of a revoke-reencrypt */
 	int is_purge;                /* Api-Action: purge */
+	char pcase[API_CASE_ID_LEN + 1]; /* its Api-Case */
+	int purged_here;             /* purge records in this commit */
 	size_t purges;               /* purge records seen */
 	int lastcase_ok;
 
@@ -191,17 +193,6 @@ classify(const struct ctx *x, int depth)
 
 static void case_path(const struct ctx *x, int depth, char *out, size_t cap);
 
-/* 1 if the len bytes at t contain the string s */
-static int
-contains(const char *t, size_t len, const char *s)
-{
-	size_t n = strlen(s);
-
-	for (size_t i = 0; i + n <= len; i++)
-		if (memcmp(t + i, s, n) == 0)
-			return 1;
-	return 0;
-}
 static int tree_has(git_tree *tree, const char *path);
 
 static int
@@ -430,9 +421,18 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		if (!has_role(&x->signer, "admin", NULL) || !x->is_purge)
 			violation(x, R_CASE_WRITE, path, "a purge record not written "
 			    "by an admin's purge (Api-Action: purge)");
+		else if (strncmp(x->path + x->off[3], x->pcase,
+		    API_CASE_ID_LEN) != 0 || x->purged_here++)
+			violation(x, R_CASE_WRITE, path, "a purge commit records the "
+			    "purge of its own case (Api-Case) and nothing else");
 		else
 			x->purges++;
 	}
+	/* a purge commit writes its purge record, nothing else of a case */
+	if (x->is_purge && new && (k == K_TEAM || k == K_RECIPIENT ||
+	    k == K_NOTE || k == K_EVENT))
+		violation(x, R_CASE_WRITE, path, "a purge commit writes only its "
+		    "purge record");
 	/* the team and key of a case, once made: leads and admins (and its
 	 * team, where api.conf says access.teamMayGrant) */
 	if (x->check_perm && old && new && (k == K_TEAM || k == K_RECIPIENT) &&
@@ -536,14 +536,26 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	if (k == K_PURGED) {
 		/* "purged: DATE", "by: HANDLE" (the signer), "reason: TEXT" */
 		char want[80];
+		long day;
 		if (git_blob_lookup(&b, x->repo, git_tree_entry_id(new)) < 0)
 			return api_git_fail(API_EIO, path);
 		const char *t = git_blob_rawcontent(b);
-		size_t len = (size_t)git_blob_rawsize(b);
+		size_t len = (size_t)git_blob_rawsize(b), hl;
+		char date[11] = "";
 		snprintf(want, sizeof want, "\nby: %s\nreason: ", x->signer.handle);
-		if (len < 19 || len > 1024 || strncmp(t, "purged: ", 8) != 0 ||
-		    memchr(t, '\0', len) || t[len - 1] != '\n' ||
-		    !contains(t, len, want))
+		hl = strlen(want);
+		if (len >= 19)
+			memcpy(date, t + 8, 10);
+		/* exactly three lines; the reason one line of printable text */
+		int bad = len < 18 + hl + 2 || len > 1024 ||
+		    strncmp(t, "purged: ", 8) != 0 ||
+		    api_date_parse(date, &day) < 0 ||
+		    memcmp(t + 18, want, hl) != 0 || t[len - 1] != '\n';
+		for (size_t i = 18 + hl; !bad && i < len - 1; i++)
+			bad = (unsigned char)t[i] < 0x20 || t[i] == 0x7f;
+		if (!bad)
+			bad = api_text_check(t, len, "purged") < 0;
+		if (bad)
 			violation(x, R_LAYOUT, path, "purged: not 'purged: DATE', "
 			    "'by: %s', 'reason: TEXT'", x->signer.handle);
 		git_blob_free(b);
@@ -1063,6 +1075,15 @@ verify_commit(struct ctx *x, git_commit *c, const struct sigres *sr)
 	}
 
 	x->is_purge = has_trailer(git_commit_message(c), "Api-Action: purge");
+	x->pcase[0] = '\0';
+	x->purged_here = 0;
+	if (x->is_purge) {
+		const char *m = strstr(git_commit_message(c), "\nApi-Case: ");
+		if (m && strlen(m + 11) >= API_CASE_ID_LEN) {
+			memcpy(x->pcase, m + 11, API_CASE_ID_LEN);
+			x->pcase[API_CASE_ID_LEN] = '\0';
+		}
+	}
 	/* a revoke that re-encrypts names its case */
 	x->reenc[0] = '\0';
 	if (has_trailer(git_commit_message(c), "Api-Action: revoke-reencrypt")) {
