@@ -438,9 +438,11 @@ int api_store_write(api_store *s, const api_identity *signer,
 /*
  * The same on another ref.  API_WRITE_ROOT: the commit has no parent (the
  * ref holds only the current state, so that what a write replaces can be
- * removed from the repository for good: the case keys).
+ * removed from the repository for good: the case keys).  API_WRITE_EMPTY:
+ * the tree holds only what build() puts, nothing of the parent's (the
+ * read log: whatever a tip holds, a read adds one file and no more).
  */
-enum { API_WRITE_ROOT = 1 };
+enum { API_WRITE_ROOT = 1, API_WRITE_EMPTY = 2 };
 int api_store_write_ref(api_store *s, const api_identity *signer,
 	const char *ref, int flags, api_build_fn build, void *ctx, char *out);
 /* A file of the tip of ref; API_ENOTFOUND if the ref or file is absent. */

@@ -210,7 +210,8 @@ api_readlog_record(api_store *s, const api_identity *me, const char *program,
 		x.new_year = 0;
 		x.year = year_of((int64_t)time(NULL));
 		snprintf(ref, sizeof ref, API_READS_REF "%04d", x.year);
-		rc = api_store_write_ref(s, me, ref, 0, build_read, &x, out);
+		rc = api_store_write_ref(s, me, ref, API_WRITE_EMPTY, build_read,
+		    &x, out);
 		if (!x.new_year)
 			break;
 	}

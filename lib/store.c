@@ -690,6 +690,10 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
 		/* API_WRITE_ROOT: each commit stands alone, so that what it
 		 * replaces can be dropped from the repository for good */
 		parent = (flags & API_WRITE_ROOT) ? NULL : tip;
+		if (flags & API_WRITE_EMPTY) {
+			git_tree_free(tx.base);
+			tx.base = NULL;
+		}
 		if ((rc = build(ctx, &tx)) < 0)
 			break;
 		if ((rc = make_commit(&tx, signer, parent, &id)) < 0)

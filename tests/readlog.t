@@ -131,6 +131,10 @@ git -C "$S" show main:api.conf > conf &&
 ok $? "a new store logs reads: readlog.enabled true, mandatory false, retention 2y"
 [ -z "$(git -C "$S" for-each-ref refs/api/reads)" ]
 ok $? "writes are not reads: no read log yet"
+run api-verify --reads
+[ $? -eq 0 ] && [ "$(cat out)" = "ok: no read logs" ] &&
+	[ "$(api-verify --reads --json)" = '{"ok":true,"logs":[]}' ]
+ok $? "api-verify --reads without logs: ok: no read logs"
 
 # --- a read is logged ---------------------------------------------------------------
 main0=$(tip)
@@ -266,6 +270,12 @@ o=$(git -C "$S" hash-object -w "$T/name") && printf '%s\n' "$A" > "$T/cases" &&
 	c=$(sgit sadm commit-tree -S "$t" -p "$GOOD" -F "$T/m1") &&
 	git -C "$S" update-ref "$R" "$c"
 verdict layout "$c" "a tree with another file"
+git -C "$S" update-ref "$R" "$c"
+run api-show -i cw.id "$A"
+[ $? -eq 0 ] && [ "$(git -C "$S" ls-tree --name-only "$R")" = cases ] &&
+	[ "$(tip "$R^")" = "$c" ]
+ok $? "a read on top of that: its tree is one file again, whatever the tip held"
+git -C "$S" update-ref "$R" "$GOOD"
 c=$(GIT_COMMITTER_DATE="2020-06-01T12:00:00Z" GIT_AUTHOR_DATE="2020-06-01T12:00:00Z" \
 	readcommit sadm "$GOOD" "$T/m1" "$A") && git -C "$S" update-ref "$R" "$c"
 verdict signer "$c" "a read dated 2020, before its signer was staff"
