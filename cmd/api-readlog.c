@@ -88,13 +88,7 @@ list(const char *dir, const char *year, int json)
 	if (year)
 		year_ref(year, one, sizeof one);
 	s = cli_store(dir);
-	if (year) {
-		if ((refs = malloc(sizeof *refs)) == NULL ||
-		    (refs[0] = strdup(one)) == NULL)
-			cli_die("out of memory");
-		n = 1;
-	} else if (api_readlog_refs(s, &refs, &n) < 0)
-		cli_die_lib();
+	cli_readlog_refs(s, year, &refs, &n);
 	if (json)
 		printf("[");
 	for (size_t i = 0; i < n && rc == 0; i++) {

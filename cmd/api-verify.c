@@ -26,25 +26,41 @@ plain_str(const char *s)
 		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
+/* The first violation: "COMMIT RULE PATH: sentence", or as JSON. */
+static void
+violation(const api_verify_report *r, int json)
+{
+	if (json) {
+		printf("{\"ok\":false,\"commit\":");
+		cli_json_str(r->commit);
+		printf(",\"rule\":");
+		cli_json_str(r->rule);
+		printf(",\"path\":");
+		cli_json_str(r->path);
+		printf(",\"message\":");
+		cli_json_str(r->message);
+		printf("}\n");
+		return;
+	}
+	printf("%s %s ", r->commit, r->rule);
+	plain_str(r->path);
+	printf(": ");
+	plain_str(r->message);
+	putchar('\n');
+}
+
 /* --reads: the read logs on refs/api/reads/YEAR, one year or all */
 static int
 verify_reads(api_store *s, const char *year, int json)
 {
 	api_verify_report r;
-	char **refs = NULL, one[64];
+	char **refs = NULL;
 	size_t n = 0, i, *cases, *reads;
 	int rc;
 
 	memset(&r, 0, sizeof r);
 	r.ok = 1;
-	if (year) {
-		snprintf(one, sizeof one, "%s%s", API_READS_REF, year);
-		if ((refs = malloc(sizeof *refs)) == NULL ||
-		    (refs[0] = strdup(one)) == NULL)
-			cli_die("out of memory");
-		n = 1;
-	} else if (api_readlog_refs(s, &refs, &n) < 0)
-		cli_die_lib();
+	cli_readlog_refs(s, year, &refs, &n);
 	if ((cases = calloc(n + 1, sizeof *cases)) == NULL ||
 	    (reads = calloc(n + 1, sizeof *reads)) == NULL)
 		cli_die("out of memory");
@@ -65,15 +81,7 @@ verify_reads(api_store *s, const char *year, int json)
 			    cases[i]);
 		printf("]}\n");
 	} else if (json) {
-		printf("{\"ok\":false,\"commit\":");
-		cli_json_str(r.commit);
-		printf(",\"rule\":");
-		cli_json_str(r.rule);
-		printf(",\"path\":");
-		cli_json_str(r.path);
-		printf(",\"message\":");
-		cli_json_str(r.message);
-		printf("}\n");
+		violation(&r, 1);
 	} else if (r.ok) {
 		for (i = 0; i < n; i++)
 			printf("ok: %zu read%s verified in %d (%zu case%s read)\n",
@@ -82,13 +90,8 @@ verify_reads(api_store *s, const char *year, int json)
 			    cases[i] == 1 ? "" : "s");
 		if (n == 0)
 			printf("ok: no read logs\n");
-	} else {
-		printf("%s %s ", r.commit, r.rule);
-		plain_str(r.path);
-		printf(": ");
-		plain_str(r.message);
-		putchar('\n');
-	}
+	} else
+		violation(&r, 0);
 	for (i = 0; i < n; i++)
 		free(refs[i]);
 	free(refs);
@@ -172,15 +175,7 @@ main(int argc, char **argv)
 			printf(",\"purges\":%zu", r.purges);
 		printf("}\n");
 	} else if (json) {
-		printf("{\"ok\":false,\"commit\":");
-		cli_json_str(r.commit);
-		printf(",\"rule\":");
-		cli_json_str(r.rule);
-		printf(",\"path\":");
-		cli_json_str(r.path);
-		printf(",\"message\":");
-		cli_json_str(r.message);
-		printf("}\n");
+		violation(&r, 1);
 	} else if (r.ok) {
 		printf("ok: %zu commits verified", r.commits);
 		/* a purge is a permitted, recorded action: say it */
@@ -188,13 +183,8 @@ main(int argc, char **argv)
 			printf(", %zu recorded purge%s among them", r.purges,
 			    r.purges == 1 ? "" : "s");
 		putchar('\n');
-	} else {
-		printf("%s %s ", r.commit, r.rule);
-		plain_str(r.path);
-		printf(": ");
-		plain_str(r.message);
-		putchar('\n');
-	}
+	} else
+		violation(&r, 0);
 	api_store_free(s);
 	if (cli_flush())
 		return 1;

@@ -295,4 +295,23 @@ cli_edited(api_buf *out, const char *keys, char **vals, size_t nkeys,
 	return p;
 }
 
+/* The read log refs to look at: refs/api/reads/YEAR, or (year NULL)
+ * every one of the store; the caller frees each and the array. */
+static inline void
+cli_readlog_refs(api_store *s, const char *year, char ***refs, size_t *n)
+{
+	char one[64];
+
+	if (year == NULL) {
+		if (api_readlog_refs(s, refs, n) < 0)
+			cli_die_lib();
+		return;
+	}
+	snprintf(one, sizeof one, "%s%.8s", API_READS_REF, year);
+	if ((*refs = malloc(sizeof **refs)) == NULL ||
+	    ((*refs)[0] = strdup(one)) == NULL)
+		cli_die("out of memory");
+	*n = 1;
+}
+
 #endif
