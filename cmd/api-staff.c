@@ -321,7 +321,8 @@ main(int argc, char **argv)
 		if (oc.n)
 			fprintf(stderr, "api-staff: %s is still on the team of %zu "
 			    "case%s (listed on stdout); a lead revokes them with "
-			    "api revoke\n", op.handle, oc.n, oc.n == 1 ? "" : "s");
+			    "api revoke --all %s\n", op.handle, oc.n, oc.n == 1 ? "" : "s",
+			    op.handle);
 		if (cli_flush())
 			return 1;
 	}

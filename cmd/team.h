@@ -34,7 +34,8 @@ team_usage(FILE *f, int revoke)
 {
 	if (revoke)
 		fprintf(f, "usage: api-revoke [-C DIR] [-i FILE] [--passphrase-fd N] "
-		    "[--reencrypt]\n                  CASE HANDLE...\n");
+		    "[--reencrypt]\n                  CASE HANDLE...\n"
+		    "       api-revoke [options] [--reencrypt] --all HANDLE...\n");
 	else
 		fprintf(f, "usage: api-grant [-C DIR] [-i FILE] [--passphrase-fd N] "
 		    "CASE HANDLE...\n");
@@ -265,68 +266,37 @@ check_actor(api_store *s, struct teamop *op)
 	api_conf_free(conf);
 }
 
-static int
-team_main(int argc, char **argv, int revoke)
+/*
+ * One case: the new team (grant: handles added; revoke: taken away), its
+ * envelopes, its team file; prints "CASE<TAB>TEAM" (prefix 1) or the team.
+ * Dies on any error, with the case as it was.
+ */
+static void
+team_apply(api_store *s, const api_staff_list *l, const api_identity *me,
+    const char *caseid, char **handles, int nh, int revoke, int reencrypt,
+    int prefix)
 {
-	static const struct option opts[] = {
-		{ "passphrase-fd", required_argument, NULL, 'P' },
-		{ "reencrypt", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = NULL, *ident = NULL, *name = revoke ? "api-revoke" :
-	    "api-grant";
 	char dirpath[32], path[48];
-	int c, rc, pass_fd = -1;
-	api_staff_list l;
-	long k;
 	struct teamop op;
-	api_store *s;
+	long k;
+	int rc;
 
 	memset(&op, 0, sizeof op);
 	op.revoke = revoke;
-	cli_start(name);
-	while ((c = getopt_long(argc, argv, "hC:i:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C': dir = optarg; break;
-		case 'i': ident = optarg; break;
-		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
-		case 'r':
-			if (!revoke) {
-				team_usage(stderr, revoke);
-				return 2;
-			}
-			op.reencrypt = 1;
-			break;
-		case 'h':
-			printf("%s - %s\n", name, revoke ? "take away access to a case "
-			    "and rotate its keys" : "give staff access to a case");
-			team_usage(stdout, revoke);
-			return cli_flush();
-		case 'V': printf("%s %s\n", name, API_VERSION); return cli_flush();
-		default: team_usage(stderr, revoke); return 2;
-		}
-	}
-	if (argc - optind < 2) {
-		team_usage(stderr, revoke);
-		return 2;
-	}
-	s = cli_store(dir);
-	if (api_store_staff(s, &l) < 0 ||
-	    api_case_load(s, argv[optind], &op.cs) < 0)
+	op.reencrypt = reencrypt;
+	op.staff = l;
+	op.me = me;
+	if (api_case_load(s, caseid, &op.cs) < 0)
 		cli_die_lib();
-	op.staff = &l;
 	op.id = api_case_id(op.cs);
 	if (api_case_purged(op.cs))
 		cli_die("case %s was purged: its keys are destroyed, and its team "
 		    "can no longer change", op.id);
-	op.me = cli_identity(ident, pass_fd);
 	check_actor(s, &op);
-	new_team(&op, argv + optind + 1, argc - optind - 1);
+	new_team(&op, handles, nh);
 	rc = api_case_keys(op.cs, op.me, &op.keys);
-	if (rc == API_EPERM && (k = api_staff_find(&l, op.me->handle)) >= 0 &&
-	    strcmp(l.v[k].role, "lead") == 0)
+	if (rc == API_EPERM && (k = api_staff_find(l, op.me->handle)) >= 0 &&
+	    strcmp(l->v[k].role, "lead") == 0)
 		/* key.age goes to the leads active when it was last written */
 		cli_die("%s is a lead, but the keys of case %s were last written "
 		    "before %s became one; a member of its team, or a lead who "
@@ -366,6 +336,8 @@ team_main(int argc, char **argv, int revoke)
 			    err, api_error_last());
 		cli_die("%s", err);
 	}
+	if (prefix)
+		printf("%s\t", op.id);
 	for (size_t i = 0; i < op.team.n; i++)
 		printf("%s%s", i ? " " : "", op.team.member[i]);
 	printf("\n");
@@ -374,8 +346,128 @@ team_main(int argc, char **argv, int revoke)
 	api_keyset_free(&op.keys);
 	api_team_free(&op.team);
 	api_case_free(op.cs);
+}
+
+/* --all: the cases whose team lists a handle */
+struct allcases {
+	api_store *s;
+	char **handles;
+	int nh;
+	char (*ids)[API_CASE_ID_LEN + 1];
+	size_t n;
+};
+
+static int
+collect_case(void *ctx, const char *id)
+{
+	struct allcases *a = ctx;
+	api_case *c;
+	int on = 0;
+
+	if (api_case_load(a->s, id, &c) < 0)
+		return -1;
+	for (int i = 0; !api_case_purged(c) && i < a->nh; i++)
+		on |= api_team_has(api_case_team(c), a->handles[i]);
+	api_case_free(c);
+	if (on) {
+		void *v = realloc(a->ids, (a->n + 1) * sizeof *a->ids);
+		if (v == NULL)
+			return api_error_set(API_ENOMEM, "out of memory");
+		a->ids = v;
+		snprintf(a->ids[a->n++], API_CASE_ID_LEN + 1, "%s", id);
+	}
+	return 0;
+}
+
+/* --all: each handle from every case whose team lists it, one case after
+ * the other (a commit on each ref per case); what is done stays done when
+ * a later case fails, and running it again finishes the rest. */
+static void
+revoke_all(api_store *s, const api_staff_list *l, const api_identity *me,
+    char **handles, int nh, int reencrypt)
+{
+	struct allcases a = { s, handles, nh, NULL, 0 };
+	char **mine = calloc((size_t)nh, sizeof *mine);
+
+	if (mine == NULL)
+		cli_die("out of memory");
+	if (api_cases_each(s, collect_case, &a) < 0)
+		cli_die_lib();
+	for (size_t i = 0; i < a.n; i++) {
+		api_case *c;
+		int k = 0;
+		if (api_case_load(s, a.ids[i], &c) < 0)
+			cli_die_lib();
+		for (int j = 0; j < nh; j++)
+			if (api_team_has(api_case_team(c), handles[j]))
+				mine[k++] = handles[j];
+		api_case_free(c);
+		team_apply(s, l, me, a.ids[i], mine, k, 1, reencrypt, 1);
+		fflush(stdout);
+	}
+	free(mine);
+	free(a.ids);
+}
+
+static int
+team_main(int argc, char **argv, int revoke)
+{
+	static const struct option opts[] = {
+		{ "passphrase-fd", required_argument, NULL, 'P' },
+		{ "reencrypt", no_argument, NULL, 'r' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *ident = NULL, *name = revoke ? "api-revoke" :
+	    "api-grant";
+	int c, pass_fd = -1, reencrypt = 0, all = 0;
+	api_identity *me;
+	api_staff_list l;
+	api_store *s;
+
+	cli_start(name);
+	while ((c = getopt_long(argc, argv, "hC:i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'i': ident = optarg; break;
+		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
+		case 'r':
+		case 'a':
+			if (!revoke) {
+				team_usage(stderr, revoke);
+				return 2;
+			}
+			if (c == 'r')
+				reencrypt = 1;
+			else
+				all = 1;
+			break;
+		case 'h':
+			printf("%s - %s\n", name, revoke ? "take away access to a case "
+			    "and rotate its keys" : "give staff access to a case");
+			team_usage(stdout, revoke);
+			return cli_flush();
+		case 'V': printf("%s %s\n", name, API_VERSION); return cli_flush();
+		default: team_usage(stderr, revoke); return 2;
+		}
+	}
+	if (argc - optind < (all ? 1 : 2)) {
+		team_usage(stderr, revoke);
+		return 2;
+	}
+	s = cli_store(dir);
+	if (api_store_staff(s, &l) < 0)
+		cli_die_lib();
+	me = cli_identity(ident, pass_fd);
+	if (all)
+		revoke_all(s, &l, me, argv + optind, argc - optind, reencrypt);
+	else
+		team_apply(s, &l, me, argv[optind], argv + optind + 1,
+		    argc - optind - 1, revoke, reencrypt, 0);
 	api_staff_list_free(&l);
-	api_identity_free((api_identity *)op.me);
+	api_identity_free(me);
 	api_store_free(s);
 	return cli_flush();
 }
