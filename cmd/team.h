@@ -22,6 +22,8 @@ struct teamop {
 	api_case *cs;
 	const char *id;
 	api_team team;                       /* the new team */
+	api_team active;                     /* its active members, where */
+	const api_team *envteam;             /* the envelopes go: team or active */
 	api_keyset keys;                     /* every key, new ones last */
 	unsigned char note_pk[32], event_pk[32];
 	char object[256];                    /* "team +h -h" */
@@ -61,7 +63,7 @@ team_build_keys(void *ctx, api_tx *tx)
 		    "changed)", "case-key-undo", op->id, NULL);
 	}
 	if ((rc = api_tx_put_envelopes(tx, op->id, op->keys.note_sks,
-	    op->keys.nn, op->keys.event_sks, op->keys.ne, &op->team,
+	    op->keys.nn, op->keys.event_sks, op->keys.ne, op->envteam,
 	    op->staff)) < 0)
 		return rc;
 	return api_tx_message(tx, "keys: case keys written", "case-key", op->id,
@@ -220,19 +222,32 @@ new_team(struct teamop *op, char **handles, int n)
 			cli_die_lib();
 	if (op->team.n == 0)
 		cli_die("revoking the last member of case %s's team; grant access "
-		    "to someone else first", op->id);
-	/* the envelopes are written to every member of the new team: one
-	 * retired since cannot be among them, and must go first */
+		    "to someone else first (api grant %s HANDLE)", op->id, op->id);
+	/* a team whose members have all retired: revoking them would leave
+	 * it empty, so a grant comes first, and writes the envelopes to the
+	 * members it adds; the retired stay listed until revoked */
+	int orphan = !op->revoke;
+	for (size_t i = 0; orphan && i < t->n; i++) {
+		long k = api_staff_find(op->staff, t->member[i]);
+		orphan = k >= 0 && op->staff->v[k].valid_until[0];
+	}
+	/* else the envelopes are written to every member of the new team:
+	 * one retired since cannot be among them, and must go first */
+	op->envteam = orphan ? &op->active : &op->team;
 	for (size_t i = 0; i < op->team.n; i++) {
 		long k = api_staff_find(op->staff, op->team.member[i]);
 		if (k < 0)
 			cli_die("%s, on the team of case %s, is not a member of staff",
 			    op->team.member[i], op->id);
+		if (op->staff->v[k].valid_until[0] && orphan)
+			continue;
 		if (op->staff->v[k].valid_until[0])
 			cli_die("%s, on the team of case %s, was retired on %s; revoke "
 			    "their access too (api revoke %s %s)", op->team.member[i],
 			    op->id, op->staff->v[k].valid_until, op->id,
 			    op->team.member[i]);
+		if (orphan && api_team_add(&op->active, op->team.member[i]) < 0)
+			cli_die_lib();
 	}
 	if (op->revoke && api_team_has(api_case_team(op->cs), op->me->handle) &&
 	    !api_team_has(&op->team, op->me->handle) &&
@@ -304,6 +319,10 @@ team_apply(api_store *s, const api_staff_list *l, const api_identity *me,
 		    op.me->handle);
 	if (rc < 0 || api_case_unlock(op.cs, op.me) < 0)
 		cli_die_lib();
+	/* a re-encryption decrypts every record of the case: a read */
+	if (reencrypt)
+		cli_readlog_one(s, me, revoke ? "api-revoke" : "api-grant",
+		    "re-encryption", op.id);
 	if (revoke) {
 		/* new keys for what is written from now on */
 		if (op.keys.nn >= API_MAX_KEYS || op.keys.ne >= API_MAX_KEYS)
@@ -345,6 +364,7 @@ team_apply(api_store *s, const api_staff_list *l, const api_identity *me,
 	api_buf_free(&op.old_events);
 	api_keyset_free(&op.keys);
 	api_team_free(&op.team);
+	api_team_free(&op.active);
 	api_case_free(op.cs);
 }
 
@@ -391,6 +411,11 @@ revoke_all(api_store *s, const api_staff_list *l, const api_identity *me,
 
 	if (mine == NULL)
 		cli_die("out of memory");
+	/* a mistyped handle is on no team: it would find nothing to do,
+	 * and leave the leaver on every case */
+	for (int j = 0; j < nh; j++)
+		if (api_staff_find(l, handles[j]) < 0)
+			cli_die("%s: no such member of staff", handles[j]);
 	if (api_cases_each(s, collect_case, &a) < 0)
 		cli_die_lib();
 	for (size_t i = 0; i < a.n; i++) {
@@ -402,6 +427,9 @@ revoke_all(api_store *s, const api_staff_list *l, const api_identity *me,
 			if (api_team_has(api_case_team(c), handles[j]))
 				mine[k++] = handles[j];
 		api_case_free(c);
+		/* revoked there meanwhile: else a revoke of nobody */
+		if (k == 0)
+			continue;
 		team_apply(s, l, me, a.ids[i], mine, k, 1, reencrypt, 1);
 		fflush(stdout);
 	}
