@@ -117,6 +117,12 @@ is "$(c api new --assign a)" "adm ann" "--assign a<TAB>"
 is "$(c api status --due --for = a)" "adm ann" "--for=a<TAB> (split at =)"
 is "$(c api status --due --for=a)" "--for=adm --for=ann" "--for=a<TAB> (one word)"
 is "$(c api staff retire '')" "adm ann aud ben svc" "api staff retire <TAB>: active staff"
+is "$(c api revoke --all '')" "adm ann ben dan" \
+	"api revoke --all <TAB>: who can be on a team, retired (dan) or not"
+is "$(c api-revoke -C "$S" --reencrypt --all dan a)" "adm ann" "... and after a handle, the next"
+is "$(c api revoke "$C1" '')" "adm ann ben" "api revoke CASE <TAB> (no --all): active staff who can be on a team"
+has "$(c api revoke --)" --all --reencrypt
+ok $? "api revoke --<TAB>: --all and --reencrypt, from the usage"
 
 # --- values from api.conf and the usage ------------------------------------------------
 is "$(c api status "$C1" --set '')" "active aftercare closed intake paused referral reopen" \
