@@ -330,20 +330,22 @@ ok $? "again: prints nothing, exit 0, refs unchanged"
 verified "api-verify: ok after the re-encryptions"
 
 # --- a leaver who is the last member of a case's team --------------------------------------------------
-# L0 is leaver3's alone; more cases with leaver3 second until at least one
-# comes before L0 in the case tree and one after it
-L0=$(new leaver3 "Intake of L0.")
+# L0 is leaver3's alone; the others are cw's, with leaver3 second.  A
+# candidate for L0 that does not come between two of them in the case
+# tree is granted to cw too, and becomes one of them.
+# between ID IDS...: ID comes after one of IDS and before another
+between() { _z=$1; shift; sorted "$@" | awk -v z="$_z" '$0 < z { b = 1 } $0 > z { a = 1 } END { exit !(a && b) }'; }
 LS=
+for i in 1 2; do c=$(new cw "Intake, with leaver3.") && grant "$c" leaver3 && LS="$LS $c"; done
 n=0
-while [ $n -lt 24 ]; do
-	c=$(new cw "Intake, with leaver3.") && grant "$c" leaver3 || break
-	LS="$LS $c"
+while [ $n -lt 20 ]; do
 	n=$((n + 1))
-	[ $n -ge 2 ] && sorted $LS | awk -v z="$L0" '$0 < z { b = 1 } $0 > z { a = 1 } END { exit !(a && b) }' && break
+	L0=$(new leaver3 "Intake of L0.") || break
+	between "$L0" $LS && break
+	grant "$L0" cw && LS="$LS $L0"
 done
-sorted $LS | awk -v z="$L0" '$0 < z { b = 1 } $0 > z { a = 1 } END { exit !(a && b) }' &&
-	[ "$(team "$L0")" = leaver3 ]
-ok $? "L0, whose team is leaver3 alone, and $n cases (cw leaver3), at least one before L0 in the case tree and one after"
+between "$L0" $LS && [ "$(team "$L0")" = leaver3 ]
+ok $? "L0, whose team is leaver3 alone, and $(echo $LS | wc -w) cases with leaver3 on them, at least one before L0 in the case tree and one after"
 BEFORE=$(sorted $LS | awk -v z="$L0" '$0 < z')
 AFTER=$(sorted $LS | awk -v z="$L0" '$0 > z')
 run api-staff -i adm.id retire leaver3
