@@ -134,7 +134,7 @@ C1=$(new leaver "Intake of C1.") && grant "$C1" cw2 && note "$C1" leaver "C1, by
 	[ "$(team "$C3")" = "cw2 leaver cw" ] && [ "$(team "$C4")" = "cw cw2" ] &&
 	[ "$(team "$C5")" = cw2 ]
 ok $? "cases: C1 (leaver cw2), C2 (cw leaver), C3 (cw2 leaver cw), C4 (cw cw2), C5 (cw2); P had the leaver and is purged"
-# R1, R2: leaver2's, for --reencrypt; C6: without either
+# R1, R2: leaver2's, for --reencrypt
 R1=$(new cw "Intake of R1.") && grant "$R1" leaver2 && note "$R1" leaver2 "R1, by leaver2." &&
 	note "$R1" cw "R1, by cw." &&
 	R2=$(new leaver2 "Intake of R2.") && grant "$R2" cw2 &&
@@ -162,7 +162,6 @@ ORDER=$(cat out)
 [ "$(wc -l < err)" -eq 2 ] && grep -q '^api-staff: retired leaver, commit ' err &&
 	grep -qF "api-staff: leaver is still on the team of 3 cases (listed on stdout); a lead revokes them with api revoke --all leaver" err
 ok $? "stderr: the retirement, and the count of cases with the command that revokes them"
-
 
 # --- refusals, before the revoke --------------------------------------------------------------
 mark
