@@ -31,8 +31,6 @@ OBJ_RE='[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z-[0-9a-hjkmnp-tv-z]{6}'
 run() { "$@" > "$W/out" 2> "$W/err"; }
 refs() { git -C "$S" for-each-ref; }
 tip() { git -C "$S" rev-parse "${1:-main}" 2>/dev/null; }
-# cdir ID: the case's directory in the tree
-cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # last FORMAT [REF]: a field of the tip of REF (main)
 last() { git -C "$S" log -1 --format="$1" "${2:-main}"; }
 # trailer KEY [REF]: a trailer of the tip of REF (main)

@@ -20,8 +20,6 @@ S=$API_DIR
 run() { "$@" > "$W/out" 2> "$W/err"; }
 refs() { git -C "$S" for-each-ref; }
 tip() { git -C "$S" rev-parse "${1:-main}" 2>/dev/null; }
-# cdir ID: the case's directory in the tree
-cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # team ID: the team of case ID on main, on one line
 team() { git -C "$S" show "main:$(cdir "$1")/team" | tr '\n' ' ' | sed 's/ $//'; }
 # rcp ID: the recipient of case ID on main

@@ -34,3 +34,55 @@ done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 fails() { if "$@"; then return 1; else return 0; fi; }
 # oneline FILE: the file holds exactly one line
 oneline() { [ "$(wc -l < "$1")" -eq 1 ]; }
+
+# --- stock git and OpenSSH keys, for commits the api programs would not
+# make (tampering, settings); S is the store ------------------------------
+
+# cdir ID: the directory of a case, cases/S/H/ID
+cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
+
+# ssh_staff DIR NAME ROLE [IDFILE]: an OpenSSH key DIR/NAME and an age key
+# DIR/NAME.age, registered as staff NAME by api-staff (as IDFILE, else the
+# default identity); the public line in DIR/NAME.line
+ssh_staff() {
+	ssh-keygen -q -t ed25519 -N '' -C '' -f "$1/$2" &&
+	age-keygen -o "$1/$2.age" 2> /dev/null &&
+	echo "$2 $(age-keygen -y "$1/$2.age") $(cut -d' ' -f1,2 "$1/$2.pub")" \
+		> "$1/$2.line" &&
+	api-staff ${4:+-i "$4"} add --role "$3" "$1/$2.line" > /dev/null 2>&1
+}
+
+# git_commit DIR SIGNER TREE MSG [PARENT]: a commit made by stock git,
+# signed with SIGNER's OpenSSH key DIR/SIGNER (SIGNER "-": unsigned, by
+# adm); main moves to it
+git_commit() {
+	_who=$2 _sign=-S
+	[ "$_who" = - ] && _who=adm _sign=
+	_c=$(GIT_AUTHOR_NAME=$_who GIT_COMMITTER_NAME=$_who \
+		GIT_AUTHOR_EMAIL=$_who@api GIT_COMMITTER_EMAIL=$_who@api \
+		git -C "$S" -c gpg.format=ssh -c user.signingkey="$1/$_who" \
+		commit-tree $_sign "$3" -p "${5:-main}" -m "$4") &&
+	git -C "$S" update-ref refs/heads/main "$_c"
+}
+
+# git_tree DIR OP PATH [FILE] ...: main's tree with "add PATH FILE" and
+# "rm PATH" applied (FILE relative to the current directory), through an
+# index in DIR
+git_tree() {
+	_ix=$1/index
+	shift
+	rm -f "$_ix"
+	GIT_INDEX_FILE=$_ix git -C "$S" read-tree main || return 1
+	while [ $# -gt 0 ]; do
+		case $1 in
+		add) case $3 in /*) _f=$3 ;; *) _f=$PWD/$3 ;; esac
+			_o=$(git -C "$S" hash-object -w "$_f") &&
+			GIT_INDEX_FILE=$_ix git -C "$S" update-index --add \
+				--cacheinfo "100644,$_o,$2" || return 1; shift 3 ;;
+		rm) printf '0 %040d\t%s\n' 0 "$2" | GIT_INDEX_FILE=$_ix \
+				git -C "$S" update-index --index-info || return 1
+			shift 2 ;;
+		esac
+	done
+	GIT_INDEX_FILE=$_ix git -C "$S" write-tree
+}

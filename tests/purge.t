@@ -25,7 +25,6 @@ run() { "$@" > "$W/out" 2> "$W/err"; }
 refs() { git -C "$S" for-each-ref; }
 tip() { git -C "$S" rev-parse "${1:-main}" 2>/dev/null; }
 # cdir ID: the case's directory in the tree
-cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # last FORMAT [REF]: a field of the tip of REF (main)
 last() { git -C "$S" log -1 --format="$1" "${2:-main}"; }
 # trailer KEY [REF]: a trailer of the tip of REF (main)
@@ -54,40 +53,13 @@ rep() { _s=; _i=0; while [ $_i -lt "$1" ]; do _s=$_s$2; _i=$((_i + 1)); done; pr
 # commits api-verify must catch.
 # sshmember NAME ROLE: an OpenSSH key $W/NAME and an age identity
 # $W/NAME.age, registered as NAME by adm
-sshmember() {
-	ssh-keygen -q -t ed25519 -N '' -C '' -f "$W/$1" &&
-	age-keygen -o "$W/$1.age" 2> /dev/null &&
-	echo "$1 $(age-keygen -y "$W/$1.age") $(cut -d' ' -f1,2 "$W/$1.pub")" \
-		> "$W/$1.line" &&
-	api-staff -i adm.id add --role "$2" "$W/$1.line" > /dev/null 2>&1
-}
+sshmember() { ssh_staff "$W" "$1" "$2" adm.id; }
 # gitcommit SIGNER TREE MSG: a commit on main made by stock git, signed
 # with SIGNER's OpenSSH key; main moves to it
-gitcommit() {
-	_c=$(GIT_AUTHOR_NAME=$1 GIT_COMMITTER_NAME=$1 \
-		GIT_AUTHOR_EMAIL=$1@api GIT_COMMITTER_EMAIL=$1@api \
-		git -C "$S" -c gpg.format=ssh -c user.signingkey="$W/$1" \
-		commit-tree -S "$2" -p main -m "$3") &&
-	git -C "$S" update-ref refs/heads/main "$_c"
-}
+gitcommit() { git_commit "$W" "$@"; }
 # tree OP PATH [FILE] ...: main's tree with "add PATH FILE" / "rm PATH"
 # (FILE in $W)
-tree() {
-	_ix=$W/index
-	rm -f "$_ix"
-	GIT_INDEX_FILE=$_ix git -C "$S" read-tree main || return 1
-	while [ $# -gt 0 ]; do
-		case $1 in
-		add) _o=$(git -C "$S" hash-object -w "$W/$3") &&
-			GIT_INDEX_FILE=$_ix git -C "$S" update-index --add \
-				--cacheinfo "100644,$_o,$2" || return 1; shift 3 ;;
-		rm) printf '0 %040d\t%s\n' 0 "$2" | GIT_INDEX_FILE=$_ix \
-				git -C "$S" update-index --index-info || return 1
-			shift 2 ;;
-		esac
-	done
-	GIT_INDEX_FILE=$_ix git -C "$S" write-tree
-}
+tree() { git_tree "$W" "$@"; }
 # verdict RULE DESC PATH WORDS: api-verify names RULE and PATH for the
 # tip of main, in a sentence with WORDS, exit 1; main is reset to $GOOD
 verdict() {

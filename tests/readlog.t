@@ -42,13 +42,7 @@ refused() {
 	[ $_v -eq 0 ] || diag "exit $_rc (want $_code): $(head -c 300 "$W/err")"
 }
 # sshmember NAME ROLE: an OpenSSH key $T/NAME, registered as NAME by adm.
-sshmember() {
-	ssh-keygen -q -t ed25519 -N '' -C '' -f "$T/$1" &&
-	age-keygen -o "$T/$1.age" 2> /dev/null &&
-	echo "$1 $(age-keygen -y "$T/$1.age") $(cut -d' ' -f1,2 "$T/$1.pub")" \
-		> "$T/$1.line" &&
-	api-staff -i adm.id add --role "$2" "$T/$1.line" > /dev/null 2>&1
-}
+sshmember() { ssh_staff "$T" "$1" "$2" adm.id; }
 # sgit WHO ARGS...: stock git as WHO, signing with WHO's OpenSSH key
 sgit() {
 	_w=$1

@@ -19,7 +19,6 @@ run() { "$@" > "$W/out" 2> "$W/err"; }
 refs() { git -C "$S" for-each-ref; }
 last() { git -C "$S" log -1 --format="$1" main; }
 trailer() { last %B | git interpret-trailers --parse | sed -n "s/^$1: //p"; }
-cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # evopen PATH: an event file, as stock age opens it with svc's key through
 # the case's events envelope
 evopen() {

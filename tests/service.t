@@ -13,7 +13,6 @@ S=$API_DIR
 
 run() { "$@" > "$W/out" 2> "$W/err"; }
 refs() { git -C "$S" for-each-ref; }
-cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # refused RC PROG WORD DESC: exit 1, nothing on stdout, one line on stderr
 # beginning "PROG: " and holding WORD, the refs as in $before
 refused() {

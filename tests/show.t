@@ -15,8 +15,6 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 # run CMD ARGS...: stdout in $W/out, stderr in $W/err
 run() { "$@" > "$W/out" 2> "$W/err"; }
-# cdir ID: the case's directory in the tree
-cdir() { echo "cases/$(echo "$1" | cut -c1)/$(echo "$1" | cut -c2)/$1"; }
 # files ID KIND [REPO]: names of notes/ or events/ of case ID on main
 files() { git -C "${3:-$S}" ls-tree --name-only "main:$(cdir "$1")/$2" 2>/dev/null; }
 # newev: the event added by main's tip commit

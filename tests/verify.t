@@ -10,41 +10,12 @@ api-keygen --handle adm --no-passphrase > /dev/null 2>&1 &&
 ok $? "a store to audit"
 
 # sshmember NAME ROLE: an OpenSSH key $T/NAME, registered as NAME.
-sshmember() {
-	ssh-keygen -q -t ed25519 -N '' -C '' -f "$T/$1" &&
-	age-keygen -o "$T/$1.age" 2> /dev/null &&
-	echo "$1 $(age-keygen -y "$T/$1.age") $(cut -d' ' -f1,2 "$T/$1.pub")" \
-		> "$T/$1.line" &&
-	api-staff add --role "$2" "$T/$1.line" > /dev/null 2>&1
-}
+sshmember() { ssh_staff "$T" "$1" "$2"; }
 # gitcommit SIGNER TREE MSG [PARENT]: a commit made by stock git, signed
 # with SIGNER's OpenSSH key (SIGNER "-": unsigned); main moves to it.
-gitcommit() {
-	_who=$1 _tree=$2 _msg=$3 _par=${4:-main}
-	if [ "$_who" = - ]; then _sign=; _who=adm; else _sign=-S; fi
-	_c=$(GIT_AUTHOR_NAME=$_who GIT_COMMITTER_NAME=$_who \
-		GIT_AUTHOR_EMAIL=$_who@api GIT_COMMITTER_EMAIL=$_who@api \
-		git -C "$S" -c gpg.format=ssh -c user.signingkey="$T/$_who" \
-		commit-tree $_sign "$_tree" -p "$_par" -m "$_msg") &&
-	git -C "$S" update-ref refs/heads/main "$_c"
-}
+gitcommit() { git_commit "$T" "$@"; }
 # tree OP PATH [FILE] ...: main's tree with "add PATH FILE" / "rm PATH".
-tree() {
-	_ix=$T/index
-	rm -f "$_ix"
-	GIT_INDEX_FILE=$_ix git -C "$S" read-tree main || return 1
-	while [ $# -gt 0 ]; do
-		case $1 in
-		add) _o=$(git -C "$S" hash-object -w "$3") &&
-			GIT_INDEX_FILE=$_ix git -C "$S" update-index --add \
-				--cacheinfo "100644,$_o,$2" || return 1; shift 3 ;;
-		rm) printf '0 %040d\t%s\n' 0 "$2" | GIT_INDEX_FILE=$_ix \
-				git -C "$S" update-index --index-info || return 1
-			shift 2 ;;
-		esac
-	done
-	GIT_INDEX_FILE=$_ix git -C "$S" write-tree
-}
+tree() { git_tree "$T" "$@"; }
 # verdict RULE DESC: api-verify names RULE on stdout and exits 1; resets.
 verdict() {
 	api-verify > "$T/out" 2> "$T/err"
