@@ -24,22 +24,6 @@ usage(FILE *f)
 	    "               [--corrects NOTE] [-m TEXT | -F FILE]\n");
 }
 
-/* 1 if word is one of the space-separated list */
-static int
-word_in(const char *word, const char *list)
-{
-	size_t wl = strlen(word);
-
-	for (const char *p = list; *p; ) {
-		size_t n = strcspn(p, " \t");
-		if (n == wl && strncmp(p, word, n) == 0)
-			return 1;
-		p += n;
-		p += strspn(p, " \t");
-	}
-	return 0;
-}
-
 static int
 build(void *ctx, api_tx *tx)
 {
@@ -157,9 +141,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	s = cli_store(dir);
-	if (api_store_conf(s, &conf) < 0)
-		cli_die_lib();
+	s = cli_store_conf(dir, &conf);
 	if ((types = api_conf_get(conf, "notes.types")) == NULL)
 		types = DEFAULT_TYPES;
 	if (api_case_load(s, argv[optind], &cs) < 0)
@@ -180,7 +162,7 @@ main(int argc, char **argv)
 			    op.id);
 		api_staff_list_free(&l);
 	}
-	if (op.type && !word_in(op.type, types))
+	if (op.type && api_word_index(types, op.type) < 0)
 		cli_die("unknown note type '%s' (one of: %s)", op.type, types);
 	if ((op.date && api_date_parse(op.date, &d) < 0) ||
 	    (op.next && api_date_parse(op.next, &d) < 0))
@@ -209,7 +191,7 @@ main(int argc, char **argv)
 		snprintf(deftype, sizeof deftype, "%.*s", (int)n, types);
 		op.type = deftype;
 	}
-	if (!word_in(op.type, types))
+	if (api_word_index(types, op.type) < 0)
 		cli_die("unknown note type '%s' (one of: %s)", op.type, types);
 	if (op.date == NULL)
 		op.date = today;

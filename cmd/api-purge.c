@@ -170,8 +170,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	s = cli_store(dir);
-	if (api_store_conf(s, &conf) < 0 || api_store_staff(s, &l) < 0 ||
+	s = cli_store_conf(dir, &conf);
+	if (api_store_staff(s, &l) < 0 ||
 	    api_case_load(s, argv[optind], &cs) < 0)
 		cli_die_lib();
 	op.id = api_case_id(cs);
@@ -201,17 +201,7 @@ main(int argc, char **argv)
 	}
 	long today = api_date_today();
 	api_date_format(op.today, today);
-	/* the closed phase: the last word of phases.list, which separates
-	 * its words by blanks, as the library reads it */
-	const char *phases = api_phases(conf);
-	const char *last = phases + strlen(phases);
-	while (last > phases && (last[-1] == ' ' || last[-1] == '\t'))
-		last--;
-	const char *w = last;
-	while (w > phases && w[-1] != ' ' && w[-1] != '\t')
-		w--;
-	if (strlen(st.phase) != (size_t)(last - w) ||
-	    strncmp(st.phase, w, (size_t)(last - w)) != 0)
+	if (!api_phase_is_closed(conf, st.phase))
 		cli_die("case %s is %s, not closed; only a closed case can be "
 		    "purged", op.id, st.phase);
 	if (api_due_compute(&st, conf, today, 0, &due, &ndue) < 0)

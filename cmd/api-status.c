@@ -330,17 +330,6 @@ out:
 	return rc;
 }
 
-static int
-word_in(const char *w, const char *list)
-{
-	size_t wl = strlen(w);
-
-	for (const char *p = list; *(p += strspn(p, " ")); p += strcspn(p, " "))
-		if (strcspn(p, " ") == wl && strncmp(p, w, wl) == 0)
-			return 1;
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -410,13 +399,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (op.kind && !word_in(op.kind, KINDS)) {
+	if (op.kind && api_word_index(KINDS, op.kind) < 0) {
 		fprintf(stderr, "api-status: unknown kind '%s' (one of: %s)\n",
 		    op.kind, KINDS);
 		return 2;
 	}
-	sc.s = cli_store(dir);
-	if (api_store_conf(sc.s, &conf) < 0 || api_store_staff(sc.s, &l) < 0)
+	sc.s = cli_store_conf(dir, &conf);
+	if (api_store_staff(sc.s, &l) < 0)
 		cli_die_lib();
 	sc.conf = conf;
 	api_date_format(today, api_date_today());

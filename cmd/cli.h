@@ -88,18 +88,29 @@ cli_identity(const char *file, int pass_fd)
 
 /*
  * The store: -C DIR, else $API_DIR, else the current directory; its
- * api.conf must parse (a program must not act on half-read settings).
+ * api.conf must parse (a program must not act on half-read settings),
+ * and is handed back in *conf (when conf is not NULL).
  */
+static inline api_store *
+cli_store_conf(const char *dir, api_conf **conf)
+{
+	api_conf *c;
+	api_store *s;
+
+	if (api_store_open(&s, dir) < 0 || api_store_conf(s, &c) < 0)
+		cli_die_lib();
+	if (conf)
+		*conf = c;
+	else
+		api_conf_free(c);
+	return s;
+}
+
+/* The same, for a program that reads no setting. */
 static inline api_store *
 cli_store(const char *dir)
 {
-	api_conf *conf;
-	api_store *s;
-
-	if (api_store_open(&s, dir) < 0 || api_store_conf(s, &conf) < 0)
-		cli_die_lib();
-	api_conf_free(conf);
-	return s;
+	return cli_store_conf(dir, NULL);
 }
 
 /* A JSON string on stdout, every control byte escaped. */

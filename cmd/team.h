@@ -259,17 +259,14 @@ new_team(struct teamop *op, char **handles, int n)
 /* Who may change a team: leads and admins, else the team itself where
  * api.conf says access.teamMayGrant = true. */
 static void
-check_actor(api_store *s, struct teamop *op)
+check_actor(const api_conf *conf, struct teamop *op)
 {
-	api_conf *conf = NULL;
 	int may = 0;
 
 	if (api_staff_require(op->staff, op->me, API_ROLES) < 0)
 		cli_die_lib();
 	if (api_staff_require(op->staff, op->me, "lead admin") == 0)
 		return;
-	if (api_store_conf(s, &conf) < 0)
-		cli_die_lib();
 	if (api_conf_bool(conf, "access.teamMayGrant", &may) < 0)
 		cli_die_lib();
 	if (!(may &&
@@ -278,7 +275,6 @@ check_actor(api_store *s, struct teamop *op)
 		cli_die("%s may not change the team of case %s: a lead or admin "
 		    "may (or its team, where api.conf sets access.teamMayGrant)",
 		    op->me->handle, op->id);
-	api_conf_free(conf);
 }
 
 /*
@@ -287,9 +283,9 @@ check_actor(api_store *s, struct teamop *op)
  * Dies on any error, with the case as it was.
  */
 static void
-team_apply(api_store *s, const api_staff_list *l, const api_identity *me,
-    const char *caseid, char **handles, int nh, int revoke, int reencrypt,
-    int prefix)
+team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
+    const api_identity *me, const char *caseid, char **handles, int nh,
+    int revoke, int reencrypt, int prefix)
 {
 	char dirpath[32], path[48];
 	struct teamop op;
@@ -307,7 +303,7 @@ team_apply(api_store *s, const api_staff_list *l, const api_identity *me,
 	if (api_case_purged(op.cs))
 		cli_die("case %s was purged: its keys are destroyed, and its team "
 		    "can no longer change", op.id);
-	check_actor(s, &op);
+	check_actor(conf, &op);
 	new_team(&op, handles, nh);
 	rc = api_case_keys(op.cs, op.me, &op.keys);
 	if (rc == API_EPERM && (k = api_staff_find(l, op.me->handle)) >= 0 &&
@@ -403,8 +399,8 @@ collect_case(void *ctx, const char *id)
  * the other (a commit on each ref per case); what is done stays done when
  * a later case fails, and running it again finishes the rest. */
 static void
-revoke_all(api_store *s, const api_staff_list *l, const api_identity *me,
-    char **handles, int nh, int reencrypt)
+revoke_all(api_store *s, const api_conf *conf, const api_staff_list *l,
+    const api_identity *me, char **handles, int nh, int reencrypt)
 {
 	struct allcases a = { s, handles, nh, NULL, 0 };
 	char **mine = calloc((size_t)nh, sizeof *mine);
@@ -430,7 +426,7 @@ revoke_all(api_store *s, const api_staff_list *l, const api_identity *me,
 		/* revoked there meanwhile: else a revoke of nobody */
 		if (k == 0)
 			continue;
-		team_apply(s, l, me, a.ids[i], mine, k, 1, reencrypt, 1);
+		team_apply(s, conf, l, me, a.ids[i], mine, k, 1, reencrypt, 1);
 		fflush(stdout);
 	}
 	free(mine);
@@ -453,6 +449,7 @@ team_main(int argc, char **argv, int revoke)
 	int c, pass_fd = -1, reencrypt = 0, all = 0;
 	api_identity *me;
 	api_staff_list l;
+	api_conf *conf;
 	api_store *s;
 
 	cli_start(name);
@@ -485,15 +482,17 @@ team_main(int argc, char **argv, int revoke)
 		team_usage(stderr, revoke);
 		return 2;
 	}
-	s = cli_store(dir);
+	s = cli_store_conf(dir, &conf);
 	if (api_store_staff(s, &l) < 0)
 		cli_die_lib();
 	me = cli_identity(ident, pass_fd);
 	if (all)
-		revoke_all(s, &l, me, argv + optind, argc - optind, reencrypt);
+		revoke_all(s, conf, &l, me, argv + optind, argc - optind,
+		    reencrypt);
 	else
-		team_apply(s, &l, me, argv[optind], argv + optind + 1,
+		team_apply(s, conf, &l, me, argv[optind], argv + optind + 1,
 		    argc - optind - 1, revoke, reencrypt, 0);
+	api_conf_free(conf);
 	api_staff_list_free(&l);
 	api_identity_free(me);
 	api_store_free(s);

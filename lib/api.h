@@ -517,8 +517,6 @@ const char *api_case_id(const api_case *c);
 const api_team *api_case_team(const api_case *c);
 /* The purge record ("purged: DATE\nby: HANDLE\nreason: TEXT\n"), or NULL. */
 const char *api_case_purged(const api_case *c);
-/* The public key of the case. */
-const unsigned char *api_case_pk(const api_case *c);
 /* Names of notes/ or events/ (kind "notes" or "events"), sorted. */
 int api_case_files(api_case *c, const char *kind, char ***names, size_t *n);
 /* Decrypts the case keys with me; API_EPERM if me cannot (not on the team). */
@@ -614,6 +612,10 @@ int api_case_state_load(api_case *c, const api_identity *me,
 	api_case_state *st);
 /* The configured phases, in order (the last one is "closed"). */
 const char *api_phases(const api_conf *conf);
+/* 1 if phase is the last of the configured phases. */
+int api_phase_is_closed(const api_conf *conf, const char *phase);
+/* The index of w among the words (separated by blanks) of list, or -1. */
+int api_word_index(const char *list, const char *w);
 /*
  * The phase a case goes to when asked for "to" (a phase or "reopen"):
  * forward one phase, from paused back to the one before, to the last

@@ -29,7 +29,6 @@ struct api_case {
 	char id[API_CASE_ID_LEN + 1];
 	char dir[32];
 	api_team team;
-	unsigned char pk[32], epk[32];       /* notes key, events key */
 	git_tree *tree;              /* cases/S/H/ID on the tip of main */
 	api_age_keys *keys;          /* the notes keys, after unlock */
 	api_age_keys *evkeys;        /* the events keys, after unlock */
@@ -499,7 +498,10 @@ api_case_load(api_store *s, const char *arg, api_case **out)
 	b.len = 0;
 	if ((rc = blob_read(repo, c->tree, "recipient", &b, 256)) < 0)
 		goto out;
-	if ((rc = api_recipient_parse((char *)b.ptr, b.len, c->pk, c->epk)) < 0)
+	/* readers take the keys from the envelopes; the recipient file is
+	 * checked all the same, as a case's own */
+	unsigned char pk[2][32];
+	if ((rc = api_recipient_parse((char *)b.ptr, b.len, pk[0], pk[1])) < 0)
 		rc = api_error_set(API_EINVAL, "case %s: %s", c->id,
 		    api_error_last());
 out:
@@ -543,12 +545,6 @@ const api_team *
 api_case_team(const api_case *c)
 {
 	return &c->team;
-}
-
-const unsigned char *
-api_case_pk(const api_case *c)
-{
-	return c->pk;
 }
 
 int

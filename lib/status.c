@@ -111,9 +111,8 @@ api_case_state_load(api_case *c, const api_identity *me, api_case_state *st)
 
 /* ---- phases ----------------------------------------------------------- */
 
-/* The index of word w in the space-separated list, or -1. */
-static int
-word_index(const char *list, const char *w)
+int
+api_word_index(const char *list, const char *w)
 {
 	size_t wl = strlen(w);
 	int i = 0;
@@ -166,12 +165,22 @@ api_phases(const api_conf *conf)
 }
 
 int
+api_phase_is_closed(const api_conf *conf, const char *phase)
+{
+	const char *list = api_phases(conf);
+	char closed[32];
+
+	word_at(list, count_words(list) - 1, closed, sizeof closed);
+	return strcmp(phase, closed) == 0;
+}
+
+int
 api_phase_next(const api_conf *conf, const api_case_state *st,
     const char *to, const char *reason, char *out, size_t cap)
 {
 	const char *list = api_phases(conf);
 	const char *reasons = api_conf_get(conf, "phases.closeReasons");
-	int n = count_words(list), cur = word_index(list, st->phase);
+	int n = count_words(list), cur = api_word_index(list, st->phase);
 	int last = n - 1, want;
 	char closed[32], before[32] = "";
 
@@ -188,14 +197,14 @@ api_phase_next(const api_conf *conf, const api_case_state *st,
 			    "a closed case can be reopened", st->id, st->phase,
 			    closed);
 		/* back to where it was before it was closed */
-		if (word_index(list, st->prev) >= 0 && word_index(list,
+		if (api_word_index(list, st->prev) >= 0 && api_word_index(list,
 		    st->prev) != last)
 			snprintf(out, cap, "%s", st->prev);
 		else
 			word_at(list, n > 2 ? 1 : 0, out, cap);
 		return API_OK;
 	}
-	if ((want = word_index(list, to)) < 0)
+	if ((want = api_word_index(list, to)) < 0)
 		return api_error_set(API_EINVAL, "unknown phase '%s' (phases: %s, "
 		    "and reopen)", to, list);
 	if (cur < 0)
@@ -205,7 +214,7 @@ api_phase_next(const api_conf *conf, const api_case_state *st,
 		return api_error_set(API_EINVAL, "case %s is %s already", st->id,
 		    st->phase);
 	if (want == last) {
-		if (reason == NULL || word_index(reasons, reason) < 0)
+		if (reason == NULL || api_word_index(reasons, reason) < 0)
 			return api_error_set(API_EINVAL, "closing case %s needs "
 			    "--reason, one of: %s", st->id, reasons);
 		snprintf(out, cap, "%s", to);
@@ -286,15 +295,10 @@ int
 api_due_compute(const api_case_state *st, const api_conf *conf, long as_of,
     long within, api_due **v, size_t *n)
 {
-	const char *list = api_phases(conf);
 	long horizon = as_of + within, d, gap;
-	char key[64], closed[32], ds[11], ps[11];
+	char key[64], ds[11], ps[11];
 	int rc = API_OK;
-	int phases = count_words(list);
-	int is_closed;
-
-	word_at(list, phases - 1, closed, sizeof closed);
-	is_closed = strcmp(st->phase, closed) == 0;
+	int is_closed = api_phase_is_closed(conf, st->phase);
 #define DUE(date, rule, ...) do { \
 	if ((date) <= horizon && \
 	    (rc = add_due(v, n, st, (date), (rule), __VA_ARGS__)) < 0) \

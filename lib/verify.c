@@ -75,6 +75,7 @@ struct ctx {
 	int is_purge;                /* Api-Action: purge */
 	char pcase[API_CASE_ID_LEN + 1]; /* its Api-Case */
 	int purged_here;             /* purge records in this commit */
+	int tmg;                     /* parent's access.teamMayGrant; -1: unread */
 	size_t purges;               /* purge records seen */
 	int lastcase_ok;
 
@@ -361,6 +362,8 @@ may_change_team(struct ctx *x, int depth)
 	case_path(x, depth, casepath, sizeof casepath);
 	if (!team_has(x, x->ptree, casepath, x->signer.handle))
 		return 0;
+	if (x->tmg >= 0)             /* the parent's setting, read once */
+		return x->tmg;
 	if (git_tree_entry_bypath(&e, x->ptree, "api.conf") == 0 &&
 	    git_blob_lookup(&b, x->repo, git_tree_entry_id(e)) == 0 &&
 	    api_conf_parse(&conf, git_blob_rawcontent(b),
@@ -370,6 +373,7 @@ may_change_team(struct ctx *x, int depth)
 	api_conf_free(conf);
 	git_blob_free(b);
 	git_tree_entry_free(e);
+	x->tmg = ok;
 	return ok;
 }
 
@@ -1074,6 +1078,7 @@ verify_commit(struct ctx *x, git_commit *c, const struct sigres *sr)
 		goto out;
 	}
 
+	x->tmg = -1;
 	x->is_purge = has_trailer(git_commit_message(c), "Api-Action: purge");
 	x->pcase[0] = '\0';
 	x->purged_here = 0;
