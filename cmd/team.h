@@ -28,7 +28,8 @@ struct teamop {
 	unsigned char note_pk[32], event_pk[32];
 	char object[256];                    /* "team +h -h" */
 	api_buf old_key, old_events;         /* the envelopes, for undo */
-	int undo;
+	api_buf new_key, new_events;         /* the envelopes this run wrote */
+	int undo, superseded;
 };
 
 static void
@@ -43,6 +44,30 @@ team_usage(FILE *f, int revoke)
 		    "CASE HANDLE...\n");
 }
 
+/* 1 when the case's envelopes on the tip are key and events (byte for
+ * byte; both empty: there are none). */
+static int
+same_envelopes(api_tx *tx, const char *dir, const api_buf *key,
+    const api_buf *events)
+{
+	const api_buf *mine[2] = { key, events };
+	static const char *names[2] = { "key.age", "events.age" };
+	char path[48];
+	int same = 1, rc = 0;
+
+	for (int i = 0; i < 2 && same && rc == 0; i++) {
+		api_buf b = { 0 };
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if ((rc = api_tx_read(tx, path, &b)) == 0)
+			same = b.len == mine[i]->len &&
+			    memcmp(b.ptr, mine[i]->ptr, b.len) == 0;
+		else if (rc == API_ENOTFOUND)
+			rc = 0, same = mine[i]->len == 0;
+		api_buf_free(&b);
+	}
+	return rc < 0 ? rc : same;
+}
+
 static int
 team_build_keys(void *ctx, api_tx *tx)
 {
@@ -52,6 +77,16 @@ team_build_keys(void *ctx, api_tx *tx)
 
 	api_case_dir(dir, op->id);
 	if (op->undo) {
+		/* another grant or revoke wrote the envelopes after this one:
+		 * they hold every key this one's did and the keys main names
+		 * now, so they stay; putting back the old ones would lock the
+		 * team out of what is written to the new keys */
+		if ((rc = same_envelopes(tx, dir, &op->new_key,
+		    &op->new_events)) <= 0) {
+			if (rc == 0)
+				op->superseded = 1;
+			return rc < 0 ? rc : api_error_set(API_EINVAL, "superseded");
+		}
 		snprintf(path, sizeof path, "%s/key.age", dir);
 		if ((rc = api_tx_put(tx, path, op->old_key.ptr, op->old_key.len)) < 0)
 			return rc;
@@ -62,9 +97,24 @@ team_build_keys(void *ctx, api_tx *tx)
 		return api_tx_message(tx, "keys: case keys put back (team not "
 		    "changed)", "case-key-undo", op->id, NULL);
 	}
+	/* the keys were read from these envelopes: if another grant or
+	 * revoke has written them since, writing these would drop its keys */
+	if ((rc = same_envelopes(tx, dir, &op->old_key, &op->old_events)) < 0)
+		return rc;
+	if (rc == 0)
+		return api_error_set(API_EINVAL, "the keys of case %s changed "
+		    "meanwhile; run the command again", op->id);
 	if ((rc = api_tx_put_envelopes(tx, op->id, op->keys.note_sks,
 	    op->keys.nn, op->keys.event_sks, op->keys.ne, op->envteam,
 	    op->staff)) < 0)
+		return rc;
+	/* kept to tell, on undo, whether they are still the current ones */
+	op->new_key.len = op->new_events.len = 0;
+	snprintf(path, sizeof path, "%s/key.age", dir);
+	if ((rc = api_tx_read(tx, path, &op->new_key)) < 0)
+		return rc;
+	snprintf(path, sizeof path, "%s/events.age", dir);
+	if ((rc = api_tx_read(tx, path, &op->new_events)) < 0)
 		return rc;
 	return api_tx_message(tx, "keys: case keys written", "case-key", op->id,
 	    NULL);
@@ -305,6 +355,17 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 		    "can no longer change", op.id);
 	check_actor(conf, &op);
 	new_team(&op, handles, nh);
+	/* the envelopes as they are, before the keys are read from them: to
+	 * tell whether they changed by the time the new ones are written, and
+	 * to put back if main cannot be written */
+	op.old_key.secret = op.old_events.secret = 0;
+	api_case_dir(dirpath, op.id);
+	snprintf(path, sizeof path, "%s/key.age", dirpath);
+	if (api_store_read_ref(s, API_KEYS_REF, path, &op.old_key) < 0)
+		cli_die_lib();
+	snprintf(path, sizeof path, "%s/events.age", dirpath);
+	if (api_store_read_ref(s, API_KEYS_REF, path, &op.old_events) < 0)
+		cli_die_lib();
 	rc = api_case_keys(op.cs, op.me, &op.keys);
 	if (rc == API_EPERM && (k = api_staff_find(l, op.me->handle)) >= 0 &&
 	    strcmp(l->v[k].role, "lead") == 0)
@@ -329,15 +390,6 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 		    op.keys.event_sks + 32 * op.keys.ne++) < 0)
 			cli_die_lib();
 	}
-	/* the envelopes as they are, to put back if main cannot be written */
-	op.old_key.secret = op.old_events.secret = 0;
-	api_case_dir(dirpath, op.id);
-	snprintf(path, sizeof path, "%s/key.age", dirpath);
-	if (api_store_read_ref(s, API_KEYS_REF, path, &op.old_key) < 0)
-		cli_die_lib();
-	snprintf(path, sizeof path, "%s/events.age", dirpath);
-	if (api_store_read_ref(s, API_KEYS_REF, path, &op.old_events) < 0)
-		cli_die_lib();
 	if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
 	    team_build_keys, &op, NULL) < 0)
 		cli_die_lib();
@@ -346,9 +398,14 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 		snprintf(err, sizeof err, "%s", api_error_last());
 		op.undo = 1;
 		if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
-		    team_build_keys, &op, NULL) < 0)
+		    team_build_keys, &op, NULL) < 0) {
+			if (op.superseded)
+				cli_die("%s (the case keys were written again meanwhile "
+				    "by another change of its team, and stay as that "
+				    "wrote them)", err);
 			cli_die("%s; and the case keys could not be put back: %s",
 			    err, api_error_last());
+		}
 		cli_die("%s", err);
 	}
 	if (prefix)
@@ -358,6 +415,8 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 	printf("\n");
 	api_buf_free(&op.old_key);
 	api_buf_free(&op.old_events);
+	api_buf_free(&op.new_key);
+	api_buf_free(&op.new_events);
 	api_keyset_free(&op.keys);
 	api_team_free(&op.team);
 	api_team_free(&op.active);
