@@ -1,7 +1,8 @@
 /* api-staff - add, list and retire staff public identities and roles. */
 #include <getopt.h>
 
-#include "cli.h"
+#define TEAM_NO_MAIN
+#include "team.h"
 
 struct op {
 	const api_identity *id;
@@ -18,6 +19,8 @@ usage(FILE *f)
 	    "                 [HANDLE] [PUBFILE]\n"
 	    "       api-staff [-C DIR] list [--json]\n"
 	    "       api-staff [-C DIR] [-i FILE] [--passphrase-fd N] retire HANDLE\n"
+	    "                 [--revoke-all [--reencrypt] [--lead-identity FILE]\n"
+	    "                 [--lead-passphrase-fd N]]\n"
 	    "ROLE is one of: " API_ROLES "\n");
 }
 
@@ -183,6 +186,49 @@ list_case(void *ctx, const char *id)
 	return 0;
 }
 
+/*
+ * retire --revoke-all: before the retirement, the leaver is revoked from
+ * every case whose team lists them, signed by lead (who must hold the
+ * keys of each: that is checked first, so a missing key changes nothing).
+ */
+static void
+revoke_before_retire(api_store *s, const api_identity *admin,
+    const api_identity *lead, const char *handle, int reencrypt)
+{
+	char *h = (char *)handle;
+	struct allcases a = { s, &h, 1, NULL, 0 };
+	api_staff_list l;
+	api_conf *conf;
+	long k;
+
+	if (api_store_staff(s, &l) < 0 || api_staff_require(&l, admin,
+	    "admin") < 0)
+		cli_die_lib();
+	if ((k = api_staff_find(&l, handle)) < 0)
+		cli_die("%s: no such member of staff", handle);
+	if (l.v[k].valid_until[0])
+		cli_die("%s was already retired on %s", handle, l.v[k].valid_until);
+	if (api_store_conf(s, &conf) < 0 || api_cases_each(s, collect_case,
+	    &a) < 0)
+		cli_die_lib();
+	for (size_t i = 0; i < a.n; i++) {
+		api_keyset ks;
+		api_case *c;
+		if (api_case_load(s, a.ids[i], &c) < 0)
+			cli_die_lib();
+		if (api_case_keys(c, lead, &ks) < 0)
+			cli_die("%s cannot open the keys of case %s, which %s is on; "
+			    "nothing changed (give a lead's identity with "
+			    "--lead-identity)", lead->handle, a.ids[i], handle);
+		api_keyset_free(&ks);
+		api_case_free(c);
+	}
+	free(a.ids);
+	revoke_all(s, conf, &l, lead, &h, 1, reencrypt);
+	api_conf_free(conf);
+	api_staff_list_free(&l);
+}
+
 /* The public line from a file or stdin (first non-comment line). */
 static void
 read_publine(const char *file, api_pubid *p)
@@ -215,12 +261,16 @@ main(int argc, char **argv)
 		{ "passphrase-fd", required_argument, NULL, 'P' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "revoke-all", no_argument, NULL, 'A' },
+		{ "reencrypt", no_argument, NULL, 'R' },
+		{ "lead-identity", required_argument, NULL, 'L' },
+		{ "lead-passphrase-fd", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *ident = NULL, *cmd;
-	int c, pass_fd = -1, json = 0, rc;
+	const char *dir = NULL, *ident = NULL, *lead_ident = NULL, *cmd;
+	int c, pass_fd = -1, lead_fd = -1, json = 0, rc, revoke = 0, reenc = 0;
 	struct op op;
 	api_store *s;
 	char commit[GIT_OID_HEXSZ + 1];
@@ -246,7 +296,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
-	optind++;
+	/* the command's own options, before or after its operands: getopt
+	 * starts again (optind 0) on the words after the command */
+	argc -= optind;
+	argv += optind;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "C:i:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
@@ -254,11 +308,26 @@ main(int argc, char **argv)
 		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
 		case 'r': op.role = optarg; break;
 		case 'j': json = 1; break;
+		case 'A': revoke = 1; break;
+		case 'R': reenc = 1; break;
+		case 'L': lead_ident = optarg; break;
+		case 'Q': lead_fd = cli_int(optarg, "--lead-passphrase-fd", 1 << 20);
+			break;
 		default: usage(stderr); return 2;
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (strcmp(cmd, "retire") != 0 && (revoke || reenc || lead_ident ||
+	    lead_fd >= 0)) {
+		usage(stderr);
+		return 2;
+	}
+	if (!revoke && (reenc || lead_ident || lead_fd >= 0)) {
+		fprintf(stderr, "api-staff: --reencrypt, --lead-identity and "
+		    "--lead-passphrase-fd go with --revoke-all\n");
+		return 2;
+	}
 	if (strcmp(cmd, "list") == 0) {
 		if (argc != 0 || op.role) {
 			usage(stderr);
@@ -301,6 +370,14 @@ main(int argc, char **argv)
 		op.handle = argv[0];
 		s = cli_store(dir);
 		op.id = cli_identity(ident, pass_fd);
+		if (revoke) {
+			api_identity *lead = lead_ident ? cli_identity(lead_ident,
+			    lead_fd) : (api_identity *)op.id;
+			revoke_before_retire(s, op.id, lead, op.handle, reenc);
+			if (lead != op.id)
+				api_identity_free(lead);
+			fflush(stdout);
+		}
 		rc = api_store_write(s, op.id, retire_member, &op, commit);
 	} else {
 		fprintf(stderr, "api-staff: unknown command '%s'\n", cmd);
@@ -312,7 +389,7 @@ main(int argc, char **argv)
 	fprintf(stderr, "api-staff: %s %s, commit %.12s\n",
 	    strcmp(cmd, "add") == 0 ? "added" : "retired",
 	    strcmp(cmd, "add") == 0 ? op.pub.handle : op.handle, commit);
-	if (strcmp(cmd, "retire") == 0) {
+	if (strcmp(cmd, "retire") == 0 && !revoke) {
 		/* the cases the leaver is still on: their keys still open
 		 * them until a lead revokes the leaver there */
 		struct oncases oc = { s, op.handle, 0 };

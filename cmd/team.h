@@ -32,18 +32,6 @@ struct teamop {
 	int undo, superseded;
 };
 
-static void
-team_usage(FILE *f, int revoke)
-{
-	if (revoke)
-		fprintf(f, "usage: api-revoke [-C DIR] [-i FILE] [--passphrase-fd N] "
-		    "[--reencrypt]\n                  CASE HANDLE...\n"
-		    "       api-revoke [options] [--reencrypt] --all HANDLE...\n");
-	else
-		fprintf(f, "usage: api-grant [-C DIR] [-i FILE] [--passphrase-fd N] "
-		    "CASE HANDLE...\n");
-}
-
 /* 1 when the case's envelopes on the tip are key and events (byte for
  * byte; both empty: there are none). */
 static int
@@ -492,6 +480,19 @@ revoke_all(api_store *s, const api_conf *conf, const api_staff_list *l,
 	free(a.ids);
 }
 
+#ifndef TEAM_NO_MAIN
+static void
+team_usage(FILE *f, int revoke)
+{
+	if (revoke)
+		fprintf(f, "usage: api-revoke [-C DIR] [-i FILE] [--passphrase-fd N] "
+		    "[--reencrypt]\n                  CASE HANDLE...\n"
+		    "       api-revoke [options] [--reencrypt] --all HANDLE...\n");
+	else
+		fprintf(f, "usage: api-grant [-C DIR] [-i FILE] [--passphrase-fd N] "
+		    "CASE HANDLE...\n");
+}
+
 static int
 team_main(int argc, char **argv, int revoke)
 {
@@ -557,4 +558,5 @@ team_main(int argc, char **argv, int revoke)
 	api_store_free(s);
 	return cli_flush();
 }
+#endif
 #endif
