@@ -40,8 +40,8 @@ build_key(void *ctx, api_tx *tx)
 	snprintf(key, sizeof key, "%s/key.age", op->dir);
 	snprintf(events, sizeof events, "%s/events.age", op->dir);
 	if (op->remove_key) {
-		if ((rc = api_tx_remove(tx, key)) == 0 &&
-		    (rc = api_tx_remove(tx, events)) == 0)
+		int found;
+		if ((rc = api_tx_remove_envelopes(tx, op->id, &found)) == 0)
 			rc = api_tx_message(tx, "keys: case keys removed (case not "
 			    "opened)", "case-key-undo", op->id, NULL);
 		return rc;
@@ -58,7 +58,7 @@ build_key(void *ctx, api_tx *tx)
 		    "%s (a copy made without it?); fetch it with "
 		    "'git fetch ORIGIN +refs/api/*:refs/api/*' first", API_KEYS_REF);
 	if ((rc = api_tx_put_envelopes(tx, op->id, op->sk, 1, op->sk + 32, 1,
-	    &op->team, op->staff)) == 0)
+	    &op->team, NULL, op->staff)) == 0)
 		rc = api_tx_message(tx, "keys: case keys written", "case-key",
 		    op->id, NULL);
 	return rc;

@@ -30,24 +30,12 @@ usage(FILE *f)
 static int
 build_keys(void *ctx, api_tx *tx)
 {
-	static const char *const names[] = { "key.age", "events.age" };
 	struct op *op = ctx;
-	char dir[32], path[48];
-	int rc = 0, found = 0;
+	int rc, found;
 
-	/* both envelopes, or whichever one is left: a purge that stopped
-	 * half-way must not keep the events key because key.age is gone */
-	api_case_dir(dir, op->id);
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		api_buf b = { 0 };
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		if ((rc = api_tx_read(tx, path, &b)) == 0) {
-			found++;
-			rc = api_tx_remove(tx, path);
-		} else if (rc == API_ENOTFOUND)
-			rc = 0;
-		api_buf_free(&b);
-	}
+	/* whatever is left: a purge that stopped half-way must not keep the
+	 * events key because key.age is gone */
+	rc = api_tx_remove_envelopes(tx, op->id, &found);
 	if (rc == 0 && found == 0)
 		rc = api_error_set(API_ENOTFOUND, "case %s has no keys on %s",
 		    op->id, API_KEYS_REF);

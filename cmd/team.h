@@ -27,7 +27,7 @@ struct teamop {
 	api_keyset keys;                     /* every key, new ones last */
 	unsigned char note_pk[32], event_pk[32];
 	char object[256];                    /* "team +h -h" */
-	api_buf old_key, old_events;         /* the envelopes, for undo */
+	api_buf old_key, old_events, old_for; /* the envelopes, for undo */
 	api_buf new_key, new_events;         /* the envelopes this run wrote */
 	int undo, superseded;
 };
@@ -82,6 +82,10 @@ team_build_keys(void *ctx, api_tx *tx)
 		if ((rc = api_tx_put(tx, path, op->old_events.ptr,
 		    op->old_events.len)) < 0)
 			return rc;
+		snprintf(path, sizeof path, "%s/key.for", dir);
+		if ((rc = op->old_for.len ? api_tx_put(tx, path, op->old_for.ptr,
+		    op->old_for.len) : api_tx_remove(tx, path)) < 0)
+			return rc;
 		return api_tx_message(tx, "keys: case keys put back (team not "
 		    "changed)", "case-key-undo", op->id, NULL);
 	}
@@ -94,7 +98,7 @@ team_build_keys(void *ctx, api_tx *tx)
 		    "meanwhile; run the command again", op->id);
 	if ((rc = api_tx_put_envelopes(tx, op->id, op->keys.note_sks,
 	    op->keys.nn, op->keys.event_sks, op->keys.ne, op->envteam,
-	    op->staff)) < 0)
+	    &op->team, op->staff)) < 0)
 		return rc;
 	/* kept to tell, on undo, whether they are still the current ones */
 	op->new_key.len = op->new_events.len = 0;
@@ -354,6 +358,10 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 	snprintf(path, sizeof path, "%s/events.age", dirpath);
 	if (api_store_read_ref(s, API_KEYS_REF, path, &op.old_events) < 0)
 		cli_die_lib();
+	snprintf(path, sizeof path, "%s/key.for", dirpath);
+	if ((rc = api_store_read_ref(s, API_KEYS_REF, path, &op.old_for)) < 0 &&
+	    rc != API_ENOTFOUND)
+		cli_die_lib();
 	rc = api_case_keys(op.cs, op.me, &op.keys);
 	if (rc == API_EPERM && (k = api_staff_find(l, op.me->handle)) >= 0 &&
 	    strcmp(l->v[k].role, "lead") == 0)
@@ -403,6 +411,7 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 	printf("\n");
 	api_buf_free(&op.old_key);
 	api_buf_free(&op.old_events);
+	api_buf_free(&op.old_for);
 	api_buf_free(&op.new_key);
 	api_buf_free(&op.new_events);
 	api_keyset_free(&op.keys);

@@ -445,6 +445,17 @@ int api_store_write(api_store *s, const api_identity *signer,
 enum { API_WRITE_ROOT = 1, API_WRITE_EMPTY = 2 };
 int api_store_write_ref(api_store *s, const api_identity *signer,
 	const char *ref, int flags, api_build_fn build, void *ctx, char *out);
+/*
+ * One commit of tree on parents (np of them, 0 for a root), message msg,
+ * author and committer signer's handle at time when, signed with SSHSIG
+ * in its gpgsig header as every commit of a store; its id in out.
+ */
+struct git_tree;
+struct git_commit;
+struct git_oid;
+int api_commit_signed(struct git_repository *repo, const api_identity *signer,
+	int64_t when, const char *msg, const struct git_tree *tree,
+	const struct git_commit **parents, size_t np, struct git_oid *out);
 /* A file of the tip of ref; API_ENOTFOUND if the ref or file is absent. */
 int api_store_read_ref(api_store *s, const char *ref, const char *path,
 	api_buf *out);
@@ -572,11 +583,28 @@ void api_keyset_free(api_keyset *k);
 /* The secret keys of the case (key.age), for re-encrypting them. */
 int api_case_keys(api_case *c, const api_identity *me, api_keyset *k);
 
-/* Writes both envelopes of case id in tx (which must be on API_KEYS_REF):
- * nn notes keys and ne events keys, oldest first. */
+/*
+ * Writes both envelopes of case id in tx (which must be on API_KEYS_REF):
+ * nn notes keys and ne events keys, oldest first, for the members of team
+ * (and the leads, service staff and admins, as the envelope says); and
+ * key.for, which names the team and recipient files main has for them
+ * (mainteam: the team file as main lists it, NULL when it is team).
+ */
 int api_tx_put_envelopes(api_tx *tx, const char *id,
 	const unsigned char *note_sks, size_t nn, const unsigned char *event_sks,
-	size_t ne, const api_team *team, const api_staff_list *staff);
+	size_t ne, const api_team *team, const api_team *mainteam,
+	const api_staff_list *staff);
+/* Removes whatever of the envelopes of case id tx's tip has; *found: how
+ * many files that was. */
+int api_tx_remove_envelopes(api_tx *tx, const char *id, int *found);
+/*
+ * key.for: "recipient OID\nteam OID\n", the blob ids of the recipient and
+ * team files made from these contents.  api_keyfor_of: the same for the
+ * case directory dir of tree (API_ENOTFOUND if it lacks either file).
+ */
+int api_keyfor_format(api_buf *out, const api_buf *recipient,
+	const api_buf *team);
+int api_keyfor_of(struct git_tree *tree, const char *dir, api_buf *out);
 /*
  * A case for writing in tx: its team and its two public keys.  Checks
  * that me is active staff, a caseworker on the team, or a lead or admin.

@@ -1008,9 +1008,90 @@ api_keyset_free(api_keyset *k)
 }
 
 int
+api_keyfor_format(api_buf *out, const api_buf *recipient, const api_buf *team)
+{
+	git_oid r, t;
+	char line[2 * GIT_OID_HEXSZ + 32];
+
+	if (git_odb_hash(&r, recipient->ptr, recipient->len, GIT_OBJECT_BLOB) < 0 ||
+	    git_odb_hash(&t, team->ptr, team->len, GIT_OBJECT_BLOB) < 0)
+		return api_git_fail(API_EIO, "key.for");
+	snprintf(line, sizeof line, "recipient %s\n", git_oid_tostr_s(&r));
+	snprintf(line + strlen(line), sizeof line - strlen(line), "team %s\n",
+	    git_oid_tostr_s(&t));
+	return api_buf_append(out, line, strlen(line));
+}
+
+int
+api_keyfor_of(git_tree *tree, const char *dir, api_buf *out)
+{
+	static const char *const names[] = { "recipient", "team" };
+	char path[64], line[GIT_OID_HEXSZ + 32];
+
+	for (int i = 0; i < 2; i++) {
+		git_tree_entry *e = NULL;
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if (git_tree_entry_bypath(&e, tree, path) < 0)
+			return api_error_set(API_ENOTFOUND, "no %s", path);
+		snprintf(line, sizeof line, "%s %s\n", names[i],
+		    git_oid_tostr_s(git_tree_entry_id(e)));
+		git_tree_entry_free(e);
+		if (api_buf_append(out, line, strlen(line)) < 0)
+			return API_ENOMEM;
+	}
+	return 0;
+}
+
+int
+api_tx_remove_envelopes(api_tx *tx, const char *id, int *found)
+{
+	static const char *const names[] = { "key.age", "events.age", "key.for" };
+	char dir[32], path[48];
+	int rc = 0;
+
+	*found = 0;
+	api_case_dir(dir, id);
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		api_buf b = { 0 };
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if ((rc = api_tx_read(tx, path, &b)) == 0) {
+			(*found)++;
+			rc = api_tx_remove(tx, path);
+		} else if (rc == API_ENOTFOUND)
+			rc = 0;
+		api_buf_free(&b);
+	}
+	return rc;
+}
+
+/* key.for of case id, for mainteam and the newest keys of the set. */
+static int
+put_keyfor(api_tx *tx, const char *dir, const unsigned char *note_sk,
+    const unsigned char *event_sk, const api_team *mainteam)
+{
+	unsigned char npk[32], epk[32];
+	api_buf r = { 0 }, t = { 0 }, f = { 0 };
+	char path[48];
+	int rc;
+
+	if (crypto_scalarmult_base(npk, note_sk) != 0 ||
+	    crypto_scalarmult_base(epk, event_sk) != 0)
+		return api_error_set(API_EINVAL, "bad case key");
+	snprintf(path, sizeof path, "%s/key.for", dir);
+	if ((rc = api_recipient_format(&r, npk, epk)) == 0 &&
+	    (rc = api_team_format(mainteam, &t)) == 0 &&
+	    (rc = api_keyfor_format(&f, &r, &t)) == 0)
+		rc = api_tx_put(tx, path, f.ptr, f.len);
+	api_buf_free(&r);
+	api_buf_free(&t);
+	api_buf_free(&f);
+	return rc;
+}
+
+int
 api_tx_put_envelopes(api_tx *tx, const char *id, const unsigned char *note_sks,
     size_t nn, const unsigned char *event_sks, size_t ne, const api_team *team,
-    const api_staff_list *staff)
+    const api_team *mainteam, const api_staff_list *staff)
 {
 	unsigned char (*pks)[32] = NULL;
 	char dir[32], path[48], comment[64];
@@ -1035,9 +1116,11 @@ api_tx_put_envelopes(api_tx *tx, const char *id, const unsigned char *note_sks,
 	snprintf(path, sizeof path, "%s/events.age", dir);
 	if ((rc = api_envelope_recipients(team, staff, 1, &pks, &npk)) < 0 ||
 	    (rc = api_envelope(&env, comment, NULL, 0, event_sks, ne,
-	    (const unsigned char (*)[32])pks, npk)) < 0)
+	    (const unsigned char (*)[32])pks, npk)) < 0 ||
+	    (rc = api_tx_put(tx, path, env.ptr, env.len)) < 0)
 		goto out;
-	rc = api_tx_put(tx, path, env.ptr, env.len);
+	rc = put_keyfor(tx, dir, note_sks + 32 * (nn - 1), event_sks + 32 *
+	    (ne - 1), mainteam ? mainteam : team);
 out:
 	free(pks);
 	api_buf_free(&env);

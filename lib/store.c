@@ -565,6 +565,42 @@ api_tx_put_staff(api_tx *tx, const api_staff *m, const api_staff_list *l)
 
 /* ---- the commit writer --------------------------------------------------- */
 
+int
+api_commit_signed(git_repository *repo, const api_identity *signer,
+    int64_t when, const char *msg, const git_tree *tree,
+    const git_commit **parents, size_t np, git_oid *out)
+{
+	git_buf payload = GIT_BUF_INIT;
+	git_signature *who = NULL;
+	api_buf sig = { 0 };
+	char email[API_HANDLE_MAX + 8];
+	int rc;
+
+	snprintf(email, sizeof email, "%s@api", signer->handle);
+	if (git_signature_new(&who, signer->handle, email, (git_time_t)when,
+	    0) < 0)
+		return api_git_fail(API_EINVAL, "author");
+	if (git_commit_create_buffer(&payload, repo, who, who, NULL, msg, tree,
+	    np, parents) < 0) {
+		rc = api_git_fail(API_EIO, "cannot build the commit");
+		goto out;
+	}
+	if ((rc = api_sshsig_sign(&sig, signer->sign_sk, "git", payload.ptr,
+	    payload.size)) < 0)
+		goto out;
+	/* git wants the armored signature without its final newline */
+	while (sig.len > 0 && sig.ptr[sig.len - 1] == '\n')
+		sig.ptr[--sig.len] = '\0';
+	if (git_commit_create_with_signature(out, repo, payload.ptr,
+	    (const char *)sig.ptr, "gpgsig") < 0)
+		rc = api_git_fail(API_EIO, "cannot write the commit");
+out:
+	git_buf_dispose(&payload);
+	api_buf_free(&sig);
+	git_signature_free(who);
+	return rc;
+}
+
 /* Builds, signs and writes the commit for tx on parent; id in out. */
 static int
 make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
@@ -573,10 +609,8 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 	git_repository *repo = tx->s->repo;
 	git_tree_update *up = NULL;
 	git_tree *tree = NULL;
-	git_signature *who = NULL;
-	git_buf payload = GIT_BUF_INIT;
-	api_buf msg = { 0 }, sig = { 0 };
-	char email[API_HANDLE_MAX + 8], line[400];
+	api_buf msg = { 0 };
+	char line[400];
 	git_oid tid;
 	int rc = API_OK;
 
@@ -593,12 +627,6 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 	}
 	if (git_tree_create_updated(&tid, repo, tx->base, tx->n, up) < 0 || git_tree_lookup(&tree, repo, &tid) < 0) {
 		rc = api_git_fail(API_EIO, "cannot build the tree");
-		goto out;
-	}
-	snprintf(email, sizeof email, "%s@api", signer->handle);
-	if (git_signature_new(&who, signer->handle, email, (git_time_t)tx->now,
-	    0) < 0) {
-		rc = api_git_fail(API_EINVAL, "author");
 		goto out;
 	}
 	snprintf(line, sizeof line, "%s\n\nApi-Action: %s\n", tx->subject,
@@ -618,25 +646,10 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 	if ((rc = api_buf_append(&msg, tx->trailers, tx->tlen)) < 0)
 		goto out;
 	const git_commit *parents[1] = { parent };
-	if (git_commit_create_buffer(&payload, repo, who, who, NULL,
-	    (const char *)msg.ptr, tree, parent ? 1 : 0, parents) < 0) {
-		rc = api_git_fail(API_EIO, "cannot build the commit");
-		goto out;
-	}
-	if ((rc = api_sshsig_sign(&sig, signer->sign_sk, "git", payload.ptr,
-	    payload.size)) < 0)
-		goto out;
-	/* git wants the armored signature without its final newline */
-	while (sig.len > 0 && sig.ptr[sig.len - 1] == '\n')
-		sig.ptr[--sig.len] = '\0';
-	if (git_commit_create_with_signature(out, repo, payload.ptr,
-	    (const char *)sig.ptr, "gpgsig") < 0)
-		rc = api_git_fail(API_EIO, "cannot write the commit");
+	rc = api_commit_signed(repo, signer, tx->now, (const char *)msg.ptr, tree,
+	    parents, parent ? 1 : 0, out);
 out:
-	git_buf_dispose(&payload);
 	api_buf_free(&msg);
-	api_buf_free(&sig);
-	git_signature_free(who);
 	git_tree_free(tree);
 	free(up);
 	return rc;

@@ -127,9 +127,12 @@ NOTE0=$(sed -n "s|^$D/notes/\(.*\)\.md\.age\$|\1|p" tree)
 ok $? "cases/S/H/ID/: team, recipient, notes/NOTE.md.age, two events/EVENT.age"
 [ "$(git -C "$S" ls-tree --name-only main cases/)" = "cases/$(echo "$ID" | cut -c1)" ]
 ok $? "the shard directories are the ID's first and second characters"
-[ "$(git -C "$S" ls-tree -r --name-only refs/api/keys)" = "$(printf '%s\n%s' "$D/events.age" "$D/key.age")" ] &&
+[ "$(git -C "$S" ls-tree -r --name-only refs/api/keys)" = "$(printf '%s\n%s\n%s' "$D/events.age" "$D/key.age" "$D/key.for")" ] &&
 	[ -z "$(git -C "$S" ls-tree -r --name-only main | grep 'key')" ]
 ok $? "the case keys are on refs/api/keys at cases/S/H/ID/key.age and events.age, not on main"
+[ "$(git -C "$S" show "refs/api/keys:$D/key.for")" = "$(printf 'recipient %s\nteam %s' \
+	"$(git -C "$S" rev-parse "main:$D/recipient")" "$(git -C "$S" rev-parse "main:$D/team")")" ]
+ok $? "key.for names the blob ids of the recipient and team files on main"
 [ "$(git -C "$S" show "main:$D/team")" = "$(printf 'cw\nbob')" ] &&
 	[ "$(git -C "$S" show "main:$D/team" | wc -c)" = 7 ]
 ok $? "team: the caseworker who opened it first, then --assign bob"

@@ -29,8 +29,14 @@ tip() { git -C "$S" rev-parse "${1:-main}" 2>/dev/null; }
 last() { git -C "$S" log -1 --format="$1" "${2:-main}"; }
 # trailer KEY [REF]: a trailer of the tip of REF (main)
 trailer() { last %B "${2:-main}" | git interpret-trailers --parse | sed -n "s/^$1: //p"; }
-# keyfiles ID: the envelopes of case ID on refs/api/keys
-keyfiles() { git -C "$S" ls-tree -r --name-only refs/api/keys "$(cdir "$1")/"; }
+# keyfiles ID: the envelopes of case ID on refs/api/keys (key.for, which
+# names the team and recipient they were written for, aside)
+keyfiles() {
+	git -C "$S" ls-tree -r --name-only refs/api/keys "$(cdir "$1")/" |
+		grep -v '/key\.for$'
+}
+# allkeyfiles ID: every file of case ID on refs/api/keys
+allkeyfiles() { git -C "$S" ls-tree -r --name-only refs/api/keys "$(cdir "$1")/"; }
 # files ID: the paths of case ID's notes and events on main
 files() { git -C "$S" ls-tree -r --name-only main "$(cdir "$1")/" | grep -E '/(notes|events)/'; }
 # refused RC CODE WORD DESC: exit CODE, nothing on stdout, one line on
@@ -282,7 +288,7 @@ ok $? "the purge record: 'purged: TODAY', 'by: adm', 'reason: ...'"
 	[ "$(trailer Api-Case refs/api/keys)" = "$A" ] &&
 	[ -z "$(trailer Api-Object refs/api/keys)" ] &&
 	[ "$(last %an refs/api/keys)" = adm ] &&
-	[ -z "$(keyfiles "$A")" ] && [ "$(keyfiles "$B" | wc -l)" = 2 ] &&
+	[ -z "$(allkeyfiles "$A")" ] && [ "$(keyfiles "$B" | wc -l)" = 2 ] &&
 	[ "$(keyfiles "$C" | wc -l)" = 2 ]
 ok $? "refs/api/keys: a new root 'keys: case keys destroyed' by adm (Api-Action: purge, Api-Case A), without A's envelopes; B's and C's stay"
 [ "$(last %ct)" -le "$(last %ct refs/api/keys)" ] &&

@@ -64,6 +64,10 @@ ok $? "every revoke done: the team is the lead and the last caseworker"
 api-log -i ld.id "$ID" -m "after all" > /dev/null 2>&1 &&
 	api-show -i ld.id --purpose test "$ID" 2> /dev/null | grep -q "after all"
 ok $? "the lead reads a note written after the last revoke"
+D=$(cdir "$ID")
+[ "$(git -C "$S" show "refs/api/keys:$D/key.for")" = "$(printf 'recipient %s\nteam %s' \
+	"$(git -C "$S" rev-parse "main:$D/recipient")" "$(git -C "$S" rev-parse "main:$D/team")")" ]
+ok $? "key.for names the recipient and team files main has now"
 api-verify > /dev/null 2>&1
 ok $? "api-verify passes"
 done_testing
