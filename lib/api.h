@@ -704,6 +704,10 @@ typedef struct api_verify_report {
 typedef void (*api_verify_progress_fn)(void *ctx, size_t commits);
 int api_verify_history(struct git_repository *repo, const char *since,
 	api_verify_report *r, api_verify_progress_fn progress, void *ctx);
+/* The same over the commits of tip that hide (NULL: none) lacks. */
+int api_verify_range(struct git_repository *repo, const struct git_oid *tip,
+	const struct git_oid *hide, api_verify_report *r,
+	api_verify_progress_fn progress, void *ctx);
 /*
  * The SSH signature of one commit, checked as api_verify_history checks
  * it: one gpgsig header, namespace "git", verifying over the commit.
@@ -771,6 +775,11 @@ int api_readlog_refs(api_store *s, char ***refs, size_t *n);
  */
 int api_readlog_verify(api_store *s, const char *ref, api_verify_report *r,
 	size_t *cases);
+/* The same over the commits of tip that hide (NULL: none) lacks, as the
+ * log of year named ref, against the staff list given. */
+int api_readlog_verify_range(api_store *s, const char *ref, int year,
+	const struct git_oid *tip, const struct git_oid *hide,
+	const api_staff_list *staff, api_verify_report *r, size_t *cases);
 
 /* One entry of a read log, as api_readlog_each gives it; "-" where the
  * commit does not say. */

@@ -1200,57 +1200,62 @@ walk(struct ctx *x, git_revwalk *w, api_verify_report *r,
 }
 
 int
-api_verify_history(struct git_repository *repo, const char *since,
-    api_verify_report *r, api_verify_progress_fn progress, void *pctx)
+api_verify_range(struct git_repository *repo, const git_oid *tip,
+    const git_oid *hide, api_verify_report *r, api_verify_progress_fn progress,
+    void *pctx)
 {
 	struct ctx x;
 	git_revwalk *w = NULL;
-	git_commit *c = NULL;
-	git_object *o = NULL;
-	git_oid tip;
 	int rc = API_OK;
 
 	memset(r, 0, sizeof *r);
 	memset(&x, 0, sizeof x);
 	r->ok = 1;
 	x.repo = repo;
-	if (git_reference_name_to_id(&tip, repo, MAIN_REF) < 0)
-		return api_git_fail(API_ENOTFOUND, "cannot read " MAIN_REF);
 	if (git_revwalk_new(&w, repo) < 0 ||
 	    git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
-	    git_revwalk_push(w, &tip) < 0) {
-		rc = api_git_fail(API_EIO, "cannot walk " MAIN_REF);
-		goto out;
-	}
-	if (since != NULL) {
-		const git_oid *sid;
-		if (git_revparse_single(&o, repo, since) < 0 ||
-		    git_object_peel((git_object **)&c, o, GIT_OBJECT_COMMIT) < 0) {
-			rc = api_error_set(API_ENOTFOUND, "%s: no such commit", since);
-			goto out;
-		}
-		sid = git_commit_id(c);
-		if (!git_oid_equal(sid, &tip) &&
-		    git_graph_descendant_of(repo, &tip, sid) != 1) {
-			rc = api_error_set(API_EINVAL, "%s is not on " MAIN_REF, since);
-			goto out;
-		}
-		if (git_revwalk_hide(w, sid) < 0) {
-			rc = api_git_fail(API_EIO, "cannot walk " MAIN_REF);
-			goto out;
-		}
-		git_commit_free(c);
-		c = NULL;
-	}
-	if ((rc = walk(&x, w, r, progress, pctx)) < 0)
-		goto out;
-out:
-	git_commit_free(c);
-	git_object_free(o);
+	    git_revwalk_push(w, tip) < 0 ||
+	    (hide != NULL && git_revwalk_hide(w, hide) < 0))
+		rc = api_git_fail(API_EIO, "cannot walk the history");
+	else
+		rc = walk(&x, w, r, progress, pctx);
 	git_revwalk_free(w);
 	for (size_t k = 0; k < x.nsc; k++)
 		staff_ent_free(x.sc[k]);
 	free(x.sc);
+	return rc;
+}
+
+int
+api_verify_history(struct git_repository *repo, const char *since,
+    api_verify_report *r, api_verify_progress_fn progress, void *pctx)
+{
+	git_commit *c = NULL;
+	git_object *o = NULL;
+	git_oid tip, sid;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	r->ok = 1;
+	if (git_reference_name_to_id(&tip, repo, MAIN_REF) < 0)
+		return api_git_fail(API_ENOTFOUND, "cannot read " MAIN_REF);
+	if (since == NULL)
+		return api_verify_range(repo, &tip, NULL, r, progress, pctx);
+	if (git_revparse_single(&o, repo, since) < 0 ||
+	    git_object_peel((git_object **)&c, o, GIT_OBJECT_COMMIT) < 0) {
+		rc = api_error_set(API_ENOTFOUND, "%s: no such commit", since);
+		goto out;
+	}
+	git_oid_cpy(&sid, git_commit_id(c));
+	if (!git_oid_equal(&sid, &tip) &&
+	    git_graph_descendant_of(repo, &tip, &sid) != 1) {
+		rc = api_error_set(API_EINVAL, "%s is not on " MAIN_REF, since);
+		goto out;
+	}
+	rc = api_verify_range(repo, &tip, &sid, r, progress, pctx);
+out:
+	git_commit_free(c);
+	git_object_free(o);
 	return rc;
 }
 
