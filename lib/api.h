@@ -32,6 +32,9 @@ enum {
 	API_EPERM = -7,          /* permissions: e.g. identity readable by others */
 	API_EPASS = -8,          /* wrong passphrase */
 	API_ECANCEL = -9,        /* the user said no, or nothing to do */
+	API_EAGAIN = -10,        /* someone else changed it first: try again */
+	API_ECONFLICT = -11,     /* one path, two contents (sync) */
+	API_EVERIFY = -12,       /* a history that fails the api-verify rules */
 	/* age, in the order the CCTV vectors name them */
 	API_EAGE_HEADER = -20,   /* not an age file, or a malformed header */
 	API_EAGE_NOMATCH = -21,  /* no identity matched any recipient stanza */
@@ -795,5 +798,31 @@ typedef struct api_read_entry {
  * verified.  A non-zero return of fn stops the walk and is returned. */
 int api_readlog_each(api_store *s, const char *ref,
 	int (*fn)(void *ctx, const api_read_entry *e), void *ctx);
+
+/* --- sync.c: a store and its copy on a git server ---------------------- */
+
+typedef struct api_sync_opts {
+	int progress;                /* progress on stderr */
+	int tries;                   /* rounds when pushes are refused; 0: 10 */
+	const char *ssh_key;         /* NULL: $API_SSH_KEY, else ssh-agent */
+} api_sync_opts;
+typedef struct api_sync_result {
+	size_t fetched;              /* commits of main the server brought */
+	size_t merges;               /* merge commits made */
+	size_t pushes;               /* pushes the server took */
+	int rounds;                  /* fetch-merge-push rounds */
+} api_sync_result;
+/*
+ * Fetches from remote (a remote of the store, or a URL or path), checks
+ * what it brings with the api-verify rules, joins it with the store
+ * (merges signed by me) and pushes the result.  The store is unchanged
+ * when the server is unreachable, not a store, or its history fails.
+ */
+int api_sync(api_store *s, const char *remote, const api_identity *me,
+	const api_sync_opts *o, api_sync_result *r);
+/* A new bare store in dir (absent or empty) from url, remote "origin",
+ * its history checked before it is used; dir is removed on failure. */
+int api_clone(const char *url, const char *dir, const api_sync_opts *o,
+	api_sync_result *r);
 
 #endif

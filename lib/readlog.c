@@ -570,10 +570,12 @@ api_readlog_verify_range(api_store *s, const char *ref, int year,
 			break;
 		}
 		rc = verify_read(&x, repo, c);
+		/* a join of two logs is no read */
+		if (rc == 0 && git_commit_parentcount(c) <= 1)
+			r->commits++;
 		git_commit_free(c);
 		if (rc != 0)
 			break;
-		r->commits++;
 	}
 	if (rc == 0 && err != GIT_ITEROVER)
 		rc = api_git_fail(API_EIO, ref);

@@ -1,0 +1,1042 @@
+/*
+ * sync.c - a store and its copy on a git server: api-sync and api-clone.
+ *
+ * A sync fetches the server's refs into refs/api/sync/ (dropped again at
+ * the end of every run), checks the commits the server brings with the
+ * api-verify rules, and joins them with the local ones:
+ *
+ *   main        fast-forward, or a merge made in memory (git_merge_commits)
+ *               and signed; both sides only add files, so a conflict means
+ *               the same path with two contents, and is refused (only
+ *               allowed_signers, derived from staff/, is made again);
+ *   reads/YYYY  the same, a merge holding an empty tree;
+ *   keys        root commits only (so that a purge can drop envelopes for
+ *               good): per case, the envelopes whose key.for matches the
+ *               team and recipient on the merged main; none is dropped
+ *               unless main says the case was purged.
+ *
+ * Then it pushes main and the read logs (fast-forward only), and the keys
+ * after them; a push the server rejects (someone pushed first) is met by
+ * fetching and merging again, a bounded number of times.  The server's
+ * main as last synced is kept in refs/api/remotes/NAME/main, to tell a
+ * history rewritten on the server from one that has grown.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <sodium.h>
+
+#include "api.h"
+
+#define MAIN_REF "refs/heads/main"
+#define SYNC_NS "refs/api/sync/"
+#define TRACK_NS "refs/api/remotes/"
+#define DEFAULT_TRIES 10
+
+struct sync {
+	api_store *s;
+	git_repository *repo;
+	git_remote *remote;
+	const api_identity *me;
+	const api_sync_opts *o;
+	api_sync_result *res;
+	const char *label;           /* the remote as the user named it */
+	char track[256];             /* TRACK_NS NAME "/main" */
+	char rejected[512];          /* the first ref the server refused */
+	int auth_tries;
+	int progress_shown;
+};
+
+/* ---- callbacks ------------------------------------------------------------ */
+
+static int
+cb_credentials(git_credential **out, const char *url, const char *user,
+    unsigned int allowed, void *payload)
+{
+	struct sync *y = payload;
+	const char *key = y->o && y->o->ssh_key ? y->o->ssh_key :
+	    getenv("API_SSH_KEY");
+
+	(void)url;
+	if (user == NULL || *user == '\0')
+		user = getenv("USER") ? getenv("USER") : "git";
+	/* libgit2 asks again after each refusal: one try per method */
+	if (y->auth_tries++ >= 2) {
+		git_error_set_str(GIT_ERROR_SSH, "the server refused the key");
+		return GIT_EAUTH;
+	}
+	if (allowed & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, user);
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		if (key != NULL && *key)
+			return git_credential_ssh_key_new(out, user, NULL, key, NULL);
+		return git_credential_ssh_key_from_agent(out, user);
+	}
+	git_error_set_str(GIT_ERROR_NET, "the server wants a password; api "
+	    "signs in with an ssh key or through git's https credentials");
+	return GIT_PASSTHROUGH;
+}
+
+static int
+cb_fetch_progress(const git_indexer_progress *p, void *payload)
+{
+	struct sync *y = payload;
+
+	if (y->o && y->o->progress && p->total_objects > 0) {
+		fprintf(stderr, "\rapi-sync: received %u of %u objects",
+		    p->received_objects, p->total_objects);
+		y->progress_shown = 1;
+	}
+	return 0;
+}
+
+static int
+cb_push_progress(unsigned int current, unsigned int total, size_t bytes,
+    void *payload)
+{
+	struct sync *y = payload;
+
+	(void)bytes;
+	if (y->o && y->o->progress && total > 0) {
+		fprintf(stderr, "\rapi-sync: sent %u of %u objects", current,
+		    total);
+		y->progress_shown = 1;
+	}
+	return 0;
+}
+
+/* Every transport reports here what became of each pushed ref: a refusal
+ * does not always make git_remote_push fail. */
+static int
+cb_push_ref(const char *ref, const char *status, void *payload)
+{
+	struct sync *y = payload;
+
+	if (status != NULL && y->rejected[0] == '\0')
+		snprintf(y->rejected, sizeof y->rejected, "%s: %s", ref, status);
+	return 0;
+}
+
+static void
+progress_done(struct sync *y)
+{
+	if (y->progress_shown)
+		fputc('\n', stderr);
+	y->progress_shown = 0;
+}
+
+static void
+callbacks(struct sync *y, git_remote_callbacks *cb)
+{
+	cb->credentials = cb_credentials;
+	cb->transfer_progress = cb_fetch_progress;
+	cb->push_transfer_progress = cb_push_progress;
+	cb->push_update_reference = cb_push_ref;
+	cb->payload = y;
+}
+
+/* ---- refs ----------------------------------------------------------------- */
+
+static int
+ref_id(git_repository *repo, const char *ref, git_oid *out)
+{
+	int rc = git_reference_name_to_id(out, repo, ref);
+
+	if (rc == GIT_ENOTFOUND)
+		return API_ENOTFOUND;
+	return rc < 0 ? api_git_fail(API_EIO, ref) : 0;
+}
+
+/* Moves ref from old (NULL: it must not exist) to id. */
+static int
+ref_move(git_repository *repo, const char *ref, const git_oid *id,
+    const git_oid *old, const char *why)
+{
+	git_reference *r = NULL;
+	int rc;
+
+	rc = old ? git_reference_create_matching(&r, repo, ref, id, 1, old, why) :
+	    git_reference_create(&r, repo, ref, id, 0, why);
+	git_reference_free(r);
+	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED)
+		return api_error_set(API_EAGAIN, "%s changed meanwhile", ref);
+	return rc < 0 ? api_git_fail(API_EIO, ref) : 0;
+}
+
+/* Deletes every ref under prefix. */
+static int
+drop_refs(git_repository *repo, const char *prefix)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *r;
+	size_t plen = strlen(prefix);
+	int rc = 0;
+
+	if (git_reference_iterator_new(&it, repo) < 0)
+		return api_git_fail(API_EIO, "cannot list refs");
+	while (git_reference_next(&r, it) == 0) {
+		if (strncmp(git_reference_name(r), prefix, plen) == 0 &&
+		    git_reference_delete(r) < 0 && rc == 0)
+			rc = api_git_fail(API_EIO, git_reference_name(r));
+		git_reference_free(r);
+	}
+	git_reference_iterator_free(it);
+	return rc;
+}
+
+/* ---- main and the read logs ----------------------------------------------- */
+
+/* How l and r relate: 0 equal, 1 r is behind l, 2 r is ahead of l (a
+ * fast-forward), 3 they diverged from a common commit; -1 no common
+ * history. */
+static int
+relate(git_repository *repo, const git_oid *l, const git_oid *r)
+{
+	git_oid base;
+
+	if (git_oid_equal(l, r))
+		return 0;
+	if (git_merge_base(&base, repo, l, r) < 0)
+		return -1;
+	if (git_oid_equal(&base, r))
+		return 1;
+	if (git_oid_equal(&base, l))
+		return 2;
+	return 3;
+}
+
+static int
+report_fail(struct sync *y, const char *what, const api_verify_report *vr)
+{
+	return api_error_set(API_EVERIFY, "%s: %s fails api-verify at commit "
+	    "%.12s: %s: %s: %s; nothing merged", y->label, what, vr->commit,
+	    vr->rule, vr->path, vr->message);
+}
+
+/* The merge of main's l and r in memory: its tree in out; a path both
+ * changed is refused, naming it and both commits. */
+static int
+merge_main_tree(struct sync *y, git_commit *l, git_commit *r, git_oid *out)
+{
+	git_index *idx = NULL;
+	git_index_conflict_iterator *it = NULL;
+	const git_index_entry *anc, *ours, *theirs;
+	git_merge_options mo;
+	git_tree *t = NULL;
+	api_staff_list sl = { 0 };
+	api_buf as = { 0 };
+	int rc = 0, regen = 0;
+
+	git_merge_options_init(&mo, GIT_MERGE_OPTIONS_VERSION);
+	if (git_merge_commits(&idx, y->repo, l, r, &mo) < 0)
+		return api_git_fail(API_EIO, "cannot merge");
+	if (git_index_has_conflicts(idx)) {
+		char first[512] = "";
+		if (git_index_conflict_iterator_new(&it, idx) < 0) {
+			rc = api_git_fail(API_EIO, "cannot merge");
+			goto out;
+		}
+		while (git_index_conflict_next(&anc, &ours, &theirs, it) == 0) {
+			const char *p = ours ? ours->path : theirs ? theirs->path :
+			    anc->path;
+			if (strcmp(p, "allowed_signers") == 0)
+				regen = 1;
+			else if (first[0] == '\0')
+				snprintf(first, sizeof first, "%s", p);
+		}
+		git_index_conflict_iterator_free(it);
+		if (first[0]) {
+			char lc[13], rcid[13];
+			git_oid_tostr(lc, sizeof lc, git_commit_id(l));
+			git_oid_tostr(rcid, sizeof rcid, git_commit_id(r));
+			rc = api_error_set(API_ECONFLICT, "%s: %s differs between this "
+			    "store (commit %s) and %s (commit %s), changed on both "
+			    "sides; nothing merged, nothing lost", y->label, first, lc,
+			    y->label, rcid);
+			goto out;
+		}
+		if (git_index_conflict_remove(idx, "allowed_signers") < 0) {
+			rc = api_git_fail(API_EIO, "cannot merge");
+			goto out;
+		}
+	}
+	if (git_index_write_tree_to(out, idx, y->repo) < 0) {
+		rc = api_git_fail(API_EIO, "cannot write the merged tree");
+		goto out;
+	}
+	if (!regen)
+		goto out;
+	/* allowed_signers is derived from staff/: made again from the
+	 * merged staff, as api-verify checks it */
+	git_tree_update up = { 0 };
+	if (git_tree_lookup(&t, y->repo, out) < 0) {
+		rc = api_git_fail(API_EIO, "cannot read the merged tree");
+		goto out;
+	}
+	if ((rc = api_staff_from_tree(y->repo, t, &sl)) < 0 ||
+	    (rc = api_allowed_signers(&sl, &as)) < 0)
+		goto out;
+	up.action = GIT_TREE_UPDATE_UPSERT;
+	up.filemode = GIT_FILEMODE_BLOB;
+	up.path = "allowed_signers";
+	if (git_blob_create_from_buffer(&up.id, y->repo, as.ptr, as.len) < 0 ||
+	    git_tree_create_updated(out, y->repo, t, 1, &up) < 0)
+		rc = api_git_fail(API_EIO, "cannot write the merged tree");
+out:
+	api_buf_free(&as);
+	api_staff_list_free(&sl);
+	git_tree_free(t);
+	git_index_free(idx);
+	return rc;
+}
+
+/* A signed merge of l and r with tree tid; its id in out. */
+static int
+merge_commit(struct sync *y, const git_oid *l, const git_oid *r,
+    const git_oid *tid, const char *msg, int64_t when, git_oid *out)
+{
+	git_commit *p[2] = { NULL, NULL };
+	git_tree *t = NULL;
+	int rc;
+
+	if (git_commit_lookup(&p[0], y->repo, l) < 0 ||
+	    git_commit_lookup(&p[1], y->repo, r) < 0 ||
+	    git_tree_lookup(&t, y->repo, tid) < 0)
+		rc = api_git_fail(API_EIO, "cannot read the commits to merge");
+	else
+		rc = api_commit_signed(y->repo, y->me, when, msg, t,
+		    (const git_commit **)p, 2, out);
+	git_commit_free(p[0]);
+	git_commit_free(p[1]);
+	git_tree_free(t);
+	if (rc == 0)
+		y->res->merges++;
+	return rc;
+}
+
+/*
+ * Joins local ref (may be absent) with the fetched one; fetched: its
+ * commits are checked already.  main: merges are made by merge_main_tree;
+ * a read log's hold an empty tree.
+ */
+static int
+join(struct sync *y, const char *ref, const git_oid *r, int is_main,
+    int64_t when)
+{
+	git_commit *lc = NULL, *rc_ = NULL;
+	git_oid l, tid, id;
+	int rc, rel;
+
+	if ((rc = ref_id(y->repo, ref, &l)) == API_ENOTFOUND)
+		return ref_move(y->repo, ref, r, NULL, "api-sync: fetched");
+	if (rc < 0)
+		return rc;
+	/* two copies start their own log of a year: joined all the same */
+	if ((rel = relate(y->repo, &l, r)) < 0 && !is_main)
+		rel = 3;
+	if (rel < 0)
+		return api_error_set(API_EINVAL, "%s: its %s has no history in "
+		    "common with this store's: another store?", y->label, ref);
+	if (rel == 0 || rel == 1)
+		return 0;
+	if (rel == 2)
+		return ref_move(y->repo, ref, r, &l, "api-sync: fast-forward");
+	if (is_main) {
+		if (git_commit_lookup(&lc, y->repo, &l) < 0 ||
+		    git_commit_lookup(&rc_, y->repo, r) < 0)
+			rc = api_git_fail(API_EIO, "cannot read the commits to merge");
+		else
+			rc = merge_main_tree(y, lc, rc_, &tid);
+		git_commit_free(lc);
+		git_commit_free(rc_);
+		if (rc == 0)
+			rc = merge_commit(y, &l, r, &tid, "sync: histories merged\n\n"
+			    "Api-Action: merge\n", (int64_t)time(NULL), &id);
+	} else {
+		git_treebuilder *tb = NULL;
+		if (git_treebuilder_new(&tb, y->repo, NULL) < 0 ||
+		    git_treebuilder_write(&tid, tb) < 0)
+			rc = api_git_fail(API_EIO, "cannot write an empty tree");
+		else
+			rc = merge_commit(y, &l, r, &tid, "reads: logs of two copies "
+			    "joined\n\nApi-Action: merge\n", when, &id);
+		git_treebuilder_free(tb);
+	}
+	if (rc == 0)
+		rc = ref_move(y->repo, ref, &id, &l, "api-sync: merged");
+	return rc;
+}
+
+/* ---- the keys ------------------------------------------------------------- */
+
+struct keyjoin {
+	struct sync *y;
+	git_tree *main;              /* merged main */
+	git_tree_update *up;
+	char **paths;
+	size_t n, cap;
+};
+
+static int
+key_update(struct keyjoin *k, const char *path, const git_oid *id)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		void *u = realloc(k->up, cap * sizeof *k->up);
+		if (u == NULL)
+			return api_error_set(API_ENOMEM, "out of memory");
+		k->up = u;
+		if ((u = realloc(k->paths, cap * sizeof *k->paths)) == NULL)
+			return api_error_set(API_ENOMEM, "out of memory");
+		k->paths = u;
+		k->cap = cap;
+	}
+	if ((k->paths[k->n] = strdup(path)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	memset(&k->up[k->n], 0, sizeof k->up[k->n]);
+	k->up[k->n].action = id ? GIT_TREE_UPDATE_UPSERT : GIT_TREE_UPDATE_REMOVE;
+	if (id)
+		k->up[k->n].id = *id;
+	k->up[k->n].filemode = GIT_FILEMODE_BLOB;
+	k->up[k->n].path = k->paths[k->n];
+	k->n++;
+	return 0;
+}
+
+static int
+main_has(git_tree *t, const char *path)
+{
+	git_tree_entry *e = NULL;
+	int has = git_tree_entry_bypath(&e, t, path) == 0;
+
+	git_tree_entry_free(e);
+	return has;
+}
+
+/* 1 when dir/key.for in t (a keys tree) is what main has for the case. */
+static int
+keyfor_matches(struct keyjoin *k, git_tree *t, const char *dir)
+{
+	api_buf want = { 0 };
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	char path[64];
+	int m = 0;
+
+	snprintf(path, sizeof path, "%s/key.for", dir);
+	if (api_keyfor_of(k->main, dir, &want) == 0 &&
+	    git_tree_entry_bypath(&e, t, path) == 0 &&
+	    git_blob_lookup(&b, k->y->repo, git_tree_entry_id(e)) == 0)
+		m = (size_t)git_blob_rawsize(b) == want.len &&
+		    memcmp(git_blob_rawcontent(b), want.ptr, want.len) == 0;
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	api_buf_free(&want);
+	return m;
+}
+
+/* Sets dir's files (those of src, a case directory tree) in place of
+ * those of have (NULL: none). */
+static int
+key_take(struct keyjoin *k, const char *dir, git_tree *src, git_tree *have)
+{
+	char path[96];
+	int rc = 0;
+
+	for (size_t i = 0; have && i < git_tree_entrycount(have) && rc == 0; i++) {
+		const char *name = git_tree_entry_name(git_tree_entry_byindex(have,
+		    i));
+		if (src == NULL || git_tree_entry_byname(src, name) == NULL) {
+			snprintf(path, sizeof path, "%s/%s", dir, name);
+			rc = key_update(k, path, NULL);
+		}
+	}
+	for (size_t i = 0; src && i < git_tree_entrycount(src) && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(src, i);
+		snprintf(path, sizeof path, "%s/%s", dir, git_tree_entry_name(e));
+		rc = key_update(k, path, git_tree_entry_id(e));
+	}
+	return rc;
+}
+
+/* One case directory: l and r its trees on each side (NULL: absent). */
+static int
+key_case(struct keyjoin *k, const char *dir, git_tree *l, git_tree *r)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "%s/purged", dir);
+	if (main_has(k->main, path))
+		return l ? key_take(k, dir, NULL, l) : 0;
+	if (r == NULL)
+		return 0;
+	if (l == NULL)
+		return key_take(k, dir, r, NULL);
+	/* both: the ones written for main's team and recipient; where both
+	 * or neither are, this store's */
+	if (!keyfor_matches(k, l, dir) && keyfor_matches(k, r, dir))
+		return key_take(k, dir, r, l);
+	return 0;
+}
+
+/* Walks cases/S/H/ID of both keys trees (depth 0: the root, 1: cases/,
+ * 2: S, 3: H, 4: the case), skipping subtrees that are the same on both
+ * sides. */
+static int
+key_walk(struct keyjoin *k, const char *dir, git_tree *l, git_tree *r,
+    int depth)
+{
+	git_tree *sides[2] = { l, r };
+	int rc = 0;
+
+	if (depth == 4)
+		return key_case(k, dir, l, r);
+	for (int s = 0; s < 2 && rc == 0; s++) {
+		git_tree *t = sides[s], *o = sides[!s];
+		for (size_t i = 0; t && i < git_tree_entrycount(t) && rc == 0; i++) {
+			const git_tree_entry *e = git_tree_entry_byindex(t, i);
+			const git_tree_entry *oe = o ? git_tree_entry_byname(o,
+			    git_tree_entry_name(e)) : NULL;
+			git_tree *st = NULL, *ot = NULL;
+			char sub[64];
+			/* each name once: from the left, or from the right
+			 * where the left lacks it */
+			if (s == 1 && oe != NULL)
+				continue;
+			if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
+				continue;
+			if (oe && git_oid_equal(git_tree_entry_id(e),
+			    git_tree_entry_id(oe)) && depth > 0) {
+				/* the same on both sides: only a purge on
+				 * main could change it, and a purge removes
+				 * the envelopes on the side that made it */
+				continue;
+			}
+			snprintf(sub, sizeof sub, "%s%s%s", dir, *dir ? "/" : "",
+			    git_tree_entry_name(e));
+			if (git_tree_lookup(&st, k->y->repo, git_tree_entry_id(e)) < 0 ||
+			    (oe && git_tree_entry_type(oe) == GIT_OBJECT_TREE &&
+			    git_tree_lookup(&ot, k->y->repo, git_tree_entry_id(oe)) < 0))
+				rc = api_git_fail(API_EIO, sub);
+			else if (depth == 0 && strcmp(sub, "cases") != 0)
+				rc = 0;
+			else
+				rc = key_walk(k, sub, s ? ot : st, s ? st : ot, depth + 1);
+			git_tree_free(st);
+			git_tree_free(ot);
+		}
+	}
+	return rc;
+}
+
+/* Joins the local keys with the fetched ones (r), for main as merged. */
+static int
+join_keys(struct sync *y, const git_oid *r)
+{
+	struct keyjoin k;
+	git_commit *lc = NULL, *rc_ = NULL, *mc = NULL;
+	git_tree *lt = NULL, *rt = NULL, *nt = NULL;
+	git_oid l, m, tid, id;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	k.y = y;
+	if ((rc = ref_id(y->repo, API_KEYS_REF, &l)) == API_ENOTFOUND)
+		return ref_move(y->repo, API_KEYS_REF, r, NULL, "api-sync: fetched");
+	if (rc < 0)
+		return rc;
+	if (git_oid_equal(&l, r))
+		return 0;
+	if ((rc = ref_id(y->repo, MAIN_REF, &m)) < 0)
+		return rc;
+	if (git_commit_lookup(&lc, y->repo, &l) < 0 ||
+	    git_commit_lookup(&rc_, y->repo, r) < 0 ||
+	    git_commit_lookup(&mc, y->repo, &m) < 0 ||
+	    git_commit_tree(&lt, lc) < 0 || git_commit_tree(&rt, rc_) < 0 ||
+	    git_commit_tree(&k.main, mc) < 0) {
+		rc = api_git_fail(API_EIO, "cannot read the case keys");
+		goto out;
+	}
+	if ((rc = key_walk(&k, "", lt, rt, 0)) < 0)
+		goto out;
+	if (k.n == 0)
+		git_oid_cpy(&tid, git_tree_id(lt));
+	else if (git_tree_create_updated(&tid, y->repo, lt, k.n, k.up) < 0) {
+		rc = api_git_fail(API_EIO, "cannot write the case keys");
+		goto out;
+	}
+	/* the server's as they are: take its commit, so that two copies
+	 * with the same keys agree on the commit too */
+	if (git_oid_equal(&tid, git_tree_id(rt))) {
+		rc = ref_move(y->repo, API_KEYS_REF, r, &l, "api-sync: fetched");
+		goto out;
+	}
+	if (k.n == 0)
+		goto out;
+	if (git_tree_lookup(&nt, y->repo, &tid) < 0) {
+		rc = api_git_fail(API_EIO, "cannot write the case keys");
+		goto out;
+	}
+	/* a root commit, as every commit of the keys */
+	if ((rc = api_commit_signed(y->repo, y->me, (int64_t)time(NULL),
+	    "keys: case keys of two copies joined\n\nApi-Action: case-key-merge\n",
+	    nt, NULL, 0, &id)) == 0)
+		rc = ref_move(y->repo, API_KEYS_REF, &id, &l, "api-sync: merged");
+out:
+	for (size_t i = 0; i < k.n; i++)
+		free(k.paths[i]);
+	free(k.paths);
+	free(k.up);
+	git_tree_free(nt);
+	git_tree_free(lt);
+	git_tree_free(rt);
+	git_tree_free(k.main);
+	git_commit_free(lc);
+	git_commit_free(rc_);
+	git_commit_free(mc);
+	return rc;
+}
+
+/* ---- one round: fetch, check, join, push ----------------------------------- */
+
+static int
+fetch(struct sync *y)
+{
+	static char *specs[] = {
+		"+" MAIN_REF ":" SYNC_NS "main",
+		"+" API_KEYS_REF ":" SYNC_NS "keys",
+		"+" API_READS_REF "*:" SYNC_NS "reads/*",
+	};
+	git_strarray arr = { specs, 3 };
+	git_fetch_options fo;
+	int rc;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	if ((rc = drop_refs(y->repo, SYNC_NS)) < 0)
+		return rc;
+	callbacks(y, &fo.callbacks);
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fo.update_fetchhead = 0;
+	y->auth_tries = 0;
+	rc = git_remote_fetch(y->remote, &arr, &fo, NULL);
+	progress_done(y);
+	if (rc < 0)
+		return api_git_fail(API_EIO, y->label);
+	return 0;
+}
+
+/* The server's main: checked against what it had at the last sync and
+ * with the api-verify rules over the commits this store lacks. */
+static int
+check_main(struct sync *y, const git_oid *r, int *has)
+{
+	const git_remote_head **heads;
+	api_verify_report vr;
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_oid l, last;
+	size_t nh = 0;
+	int rc;
+
+	*has = 0;
+	if (ref_id(y->repo, SYNC_NS "main", (git_oid *)r) != 0) {
+		if (git_remote_ls(&heads, &nh, y->remote) < 0)
+			nh = 1;
+		if (ref_id(y->repo, y->track, &last) == 0)
+			return api_error_set(API_EINVAL, "%s: its main is gone (it "
+			    "had commit %.12s at the last sync); nothing merged",
+			    y->label, git_oid_tostr_s(&last));
+		/* an empty repository takes the store; one with other refs
+		 * is something else */
+		if (nh > 0)
+			return api_error_set(API_EINVAL, "%s is not an api store "
+			    "(no %s)", y->label, MAIN_REF);
+		return 0;
+	}
+	*has = 1;
+	if (git_commit_lookup(&c, y->repo, r) < 0 || git_commit_tree(&t, c) < 0)
+		rc = api_git_fail(API_EIO, y->label);
+	else if (git_tree_entry_byname(t, "api.conf") == NULL)
+		rc = api_error_set(API_EINVAL, "%s is not an api store (no api.conf "
+		    "on its main)", y->label);
+	else
+		rc = 0;
+	git_tree_free(t);
+	git_commit_free(c);
+	if (rc < 0)
+		return rc;
+	if (ref_id(y->repo, y->track, &last) == 0 && !git_oid_equal(&last, r) &&
+	    git_graph_descendant_of(y->repo, r, &last) != 1)
+		return api_error_set(API_EINVAL, "%s: its main was rewritten: it no "
+		    "longer holds commit %.12s, which it had at the last sync; "
+		    "nothing merged", y->label, git_oid_tostr_s(&last));
+	rc = ref_id(y->repo, MAIN_REF, &l);
+	if (rc < 0 && rc != API_ENOTFOUND)
+		return rc;
+	if (rc == 0 && relate(y->repo, &l, r) < 0)
+		return api_error_set(API_EINVAL, "%s holds another store (no history "
+		    "in common with this one); nothing merged", y->label);
+	if ((rc = api_verify_range(y->repo, r, rc == 0 ? &l : NULL, &vr, NULL,
+	    NULL)) < 0)
+		return rc;
+	if (!vr.ok)
+		return report_fail(y, "main", &vr);
+	y->res->fetched += vr.commits;
+	return 0;
+}
+
+/* The fetched read logs: checked, then joined with the local ones. */
+static int
+join_reads(struct sync *y)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	api_staff_list sl = { 0 };
+	const size_t plen = strlen(SYNC_NS "reads/");
+	int rc;
+
+	if ((rc = api_store_staff(y->s, &sl)) < 0)
+		return rc;
+	if (git_reference_iterator_glob_new(&it, y->repo, SYNC_NS "reads/*") < 0) {
+		api_staff_list_free(&sl);
+		return api_git_fail(API_EIO, "cannot list refs");
+	}
+	while (rc == 0 && git_reference_next(&ref, it) == 0) {
+		char local[128];
+		const char *name = git_reference_name(ref);
+		const git_oid *r = git_reference_target(ref);
+		api_verify_report vr;
+		git_commit *lc = NULL, *rc_ = NULL;
+		git_oid l;
+		int year, hide;
+		snprintf(local, sizeof local, API_READS_REF "%s", name + plen);
+		if (r == NULL || (year = api_readlog_year(local)) < 0) {
+			rc = api_error_set(API_EINVAL, "%s: %s is not a read log",
+			    y->label, local);
+			git_reference_free(ref);
+			break;
+		}
+		hide = ref_id(y->repo, local, &l) == 0;
+		if ((rc = api_readlog_verify_range(y->s, local, year, r, hide ? &l :
+		    NULL, &sl, &vr, NULL)) == 0 && !vr.ok)
+			rc = report_fail(y, local, &vr);
+		if (rc == 0) {
+			/* a join carries the later of the two times: it must
+			 * fall in the log's year */
+			int64_t when = 0;
+			if (git_commit_lookup(&rc_, y->repo, r) == 0)
+				when = git_commit_time(rc_);
+			if (hide && git_commit_lookup(&lc, y->repo, &l) == 0 &&
+			    git_commit_time(lc) > when)
+				when = git_commit_time(lc);
+			rc = join(y, local, r, 0, when);
+		}
+		git_commit_free(lc);
+		git_commit_free(rc_);
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	api_staff_list_free(&sl);
+	return rc;
+}
+
+/* Pushes refspecs; API_EAGAIN when the server refused one (someone
+ * pushed first, or its hook said no: the message says which). */
+static int
+push(struct sync *y, char **specs, size_t n)
+{
+	git_push_options po;
+	git_strarray arr = { specs, n };
+	int rc;
+
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	callbacks(y, &po.callbacks);
+	y->rejected[0] = '\0';
+	y->auth_tries = 0;
+	rc = git_remote_push(y->remote, &arr, &po);
+	progress_done(y);
+	if (rc < 0) {
+		const git_error *e = git_error_last();
+		/* a refusal by the server's hook arrives as an error */
+		if (e && e->message && strstr(e->message, "rejected"))
+			return api_error_set(API_EAGAIN, "%s refused the push: %s",
+			    y->label, e->message);
+		return api_git_fail(API_EIO, y->label);
+	}
+	if (y->rejected[0])
+		return api_error_set(API_EAGAIN, "%s refused %s", y->label,
+		    y->rejected);
+	y->res->pushes++;
+	return 0;
+}
+
+/* Whether local ref differs from the fetched one (what push would send). */
+static int
+differs(struct sync *y, const char *local, const char *fetched)
+{
+	git_oid a, b;
+
+	if (ref_id(y->repo, local, &a) != 0)
+		return 0;
+	return ref_id(y->repo, fetched, &b) != 0 || !git_oid_equal(&a, &b);
+}
+
+static int
+push_all(struct sync *y)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	char **specs = NULL;
+	size_t n = 0;
+	int rc = 0, send = differs(y, MAIN_REF, SYNC_NS "main");
+
+	if ((specs = calloc(1, sizeof *specs)) == NULL ||
+	    (specs[n++] = strdup(MAIN_REF ":" MAIN_REF)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (git_reference_iterator_glob_new(&it, y->repo, API_READS_REF "*") < 0) {
+		rc = api_git_fail(API_EIO, "cannot list refs");
+		goto out;
+	}
+	while (rc == 0 && git_reference_next(&ref, it) == 0) {
+		const char *name = git_reference_name(ref);
+		char fetched[128], *spec;
+		void *v;
+		snprintf(fetched, sizeof fetched, SYNC_NS "reads/%s",
+		    name + strlen(API_READS_REF));
+		send |= differs(y, name, fetched);
+		if ((v = realloc(specs, (n + 1) * sizeof *specs)) == NULL ||
+		    (spec = malloc(2 * strlen(name) + 2)) == NULL) {
+			if (v)
+				specs = v;
+			rc = api_error_set(API_ENOMEM, "out of memory");
+		} else {
+			specs = v;
+			sprintf(spec, "%s:%s", name, name);
+			specs[n++] = spec;
+		}
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	if (rc == 0 && send)
+		rc = push(y, specs, n);
+	/* the keys after main: a server's hook checks them against it */
+	if (rc == 0 && differs(y, API_KEYS_REF, SYNC_NS "keys")) {
+		char *k = "+" API_KEYS_REF ":" API_KEYS_REF;
+		rc = push(y, &k, 1);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(specs[i]);
+	free(specs);
+	return rc;
+}
+
+static int
+round_once(struct sync *y, int pushing)
+{
+	git_oid r, m, k;
+	int rc, has;
+
+	if ((rc = fetch(y)) < 0 || (rc = check_main(y, &r, &has)) < 0)
+		return rc;
+	if (has && (rc = join(y, MAIN_REF, &r, 1, 0)) < 0)
+		return rc;
+	if (ref_id(y->repo, SYNC_NS "keys", &k) == 0 &&
+	    (rc = join_keys(y, &k)) < 0)
+		return rc;
+	if ((rc = join_reads(y)) < 0)
+		return rc;
+	if (pushing && (rc = push_all(y)) < 0)
+		return rc;
+	/* what the server has now (or had, without a push) */
+	if (ref_id(y->repo, pushing ? MAIN_REF : SYNC_NS "main", &m) == 0 &&
+	    (rc = ref_move(y->repo, y->track, &m, NULL, "api-sync")) < 0 &&
+	    rc == API_EAGAIN) {
+		git_oid old;
+		if ((rc = ref_id(y->repo, y->track, &old)) == 0)
+			rc = ref_move(y->repo, y->track, &m, &old, "api-sync");
+	}
+	return rc;
+}
+
+/* A name for the tracking ref: the remote's, else one made from the URL. */
+static void
+track_name(struct sync *y, const char *name, int url)
+{
+	if (!url) {
+		snprintf(y->track, sizeof y->track, TRACK_NS "%s/main", name);
+		return;
+	}
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[2 * sizeof h + 1];
+	crypto_hash_sha256(h, (const unsigned char *)name, strlen(name));
+	sodium_bin2hex(hex, sizeof hex, h, 6);
+	snprintf(y->track, sizeof y->track, TRACK_NS "url-%s/main", hex);
+}
+
+static int
+run(struct sync *y, int pushing)
+{
+	int tries = y->o && y->o->tries > 0 ? y->o->tries : DEFAULT_TRIES;
+	int rc = 0;
+	char last[512] = "";
+
+	for (y->res->rounds = 0; y->res->rounds < tries; ) {
+		y->res->rounds++;
+		rc = round_once(y, pushing);
+		if (rc != API_EAGAIN)
+			break;
+		snprintf(last, sizeof last, "%s", api_error_last());
+		usleep(10000 + randombytes_uniform(200000));
+	}
+	drop_refs(y->repo, SYNC_NS);
+	if (rc == API_EAGAIN)
+		return api_error_set(API_EIO, "%s (gave up after %d tries)", last,
+		    tries);
+	return rc;
+}
+
+int
+api_sync(api_store *s, const char *remote, const api_identity *me,
+    const api_sync_opts *o, api_sync_result *res)
+{
+	struct sync y;
+	int rc;
+
+	memset(&y, 0, sizeof y);
+	memset(res, 0, sizeof *res);
+	y.s = s;
+	y.repo = api_store_repo(s);
+	y.me = me;
+	y.o = o;
+	y.res = res;
+	y.label = remote ? remote : "origin";
+	if (!git_repository_is_bare(y.repo))
+		return api_error_set(API_EINVAL, "store %s has a working tree; api "
+		    "syncs only bare stores", api_store_path(s));
+	rc = git_remote_lookup(&y.remote, y.repo, y.label);
+	if (rc == 0)
+		track_name(&y, y.label, 0);
+	else if (strchr(y.label, '/') || strchr(y.label, ':')) {
+		if (git_remote_create_anonymous(&y.remote, y.repo, y.label) < 0)
+			return api_git_fail(API_EINVAL, y.label);
+		track_name(&y, y.label, 1);
+	} else
+		return api_error_set(API_ENOTFOUND, "%s: no such remote in store %s "
+		    "(add one with: git -C %s remote add %s URL)", y.label,
+		    api_store_path(s), api_store_path(s), y.label);
+	rc = run(&y, 1);
+	git_remote_free(y.remote);
+	return rc;
+}
+
+/* ---- api-clone -------------------------------------------------------------- */
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+int
+api_clone(const char *url, const char *dir, const api_sync_opts *o,
+    api_sync_result *res)
+{
+	struct sync y;
+	git_repository *repo = NULL;
+	api_store *s = NULL;
+	git_oid m;
+	int rc, made = 0;
+
+	memset(&y, 0, sizeof y);
+	memset(res, 0, sizeof *res);
+	if (mkdir(dir, 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST)
+		return api_error_set(API_EIO, "%s: %s", dir, strerror(errno));
+	else {
+		/* an empty directory will do; anything else is not ours */
+		int empty = 0;
+		git_repository *tmp = NULL;
+		if (git_repository_open_ext(&tmp, dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
+		    NULL) == 0) {
+			git_repository_free(tmp);
+			return api_error_set(API_EEXIST, "%s is a git repository "
+			    "already", dir);
+		}
+		if (rmdir(dir) == 0 && mkdir(dir, 0700) == 0)
+			empty = made = 1;
+		if (!empty)
+			return api_error_set(API_EEXIST, "%s exists and is not empty",
+			    dir);
+	}
+	if (git_repository_init(&repo, dir, 1) < 0) {
+		rc = api_git_fail(API_EIO, dir);
+		goto out;
+	}
+	if (git_remote_create(&y.remote, repo, "origin", url) < 0) {
+		rc = api_git_fail(API_EINVAL, url);
+		goto out;
+	}
+	/* the store is opened only once it has a main: until then, the
+	 * sync works on the bare repository */
+	y.repo = repo;
+	y.o = o;
+	y.res = res;
+	y.label = url;
+	track_name(&y, "origin", 0);
+	if ((rc = fetch(&y)) < 0)
+		goto out;
+	if (ref_id(repo, SYNC_NS "main", &m) != 0) {
+		rc = api_error_set(API_EINVAL, "%s is not an api store (no %s)", url,
+		    MAIN_REF);
+		goto out;
+	}
+	{
+		int has;
+		if ((rc = check_main(&y, &m, &has)) < 0 ||
+		    (rc = ref_move(repo, MAIN_REF, &m, NULL, "api-clone")) < 0)
+			goto out;
+	}
+	if (git_repository_set_head(repo, MAIN_REF) < 0) {
+		rc = api_git_fail(API_EIO, dir);
+		goto out;
+	}
+	if ((rc = api_store_open(&s, dir)) < 0)
+		goto out;
+	y.s = s;
+	{
+		git_oid k;
+		if (ref_id(repo, SYNC_NS "keys", &k) == 0 &&
+		    (rc = ref_move(repo, API_KEYS_REF, &k, NULL, "api-clone")) < 0)
+			goto out;
+	}
+	if ((rc = join_reads(&y)) < 0 ||
+	    (rc = ref_move(repo, y.track, &m, NULL, "api-clone")) < 0)
+		goto out;
+	rc = drop_refs(repo, SYNC_NS);
+out:
+	if (y.remote)
+		git_remote_free(y.remote);
+	api_store_free(s);
+	git_repository_free(repo);
+	if (rc < 0 && made) {
+		char err[1024];
+		snprintf(err, sizeof err, "%s", api_error_last());
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		api_error_set(rc, "%s", err);
+	}
+	return rc;
+}
