@@ -7,7 +7,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: api-verify [-C DIR] [--since COMMIT] [--json]\n"
-	    "       api-verify [-C DIR] --reads [YEAR] [--json]\n");
+	    "       api-verify [-C DIR] --reads [YEAR] [--json]\n"
+	    "       api-verify --pre-receive < UPDATES\n");
 }
 
 static void
@@ -103,6 +104,38 @@ verify_reads(api_store *s, const char *year, int json)
 	return r.ok ? 0 : 1;
 }
 
+/*
+ * --pre-receive: a server's hook.  git gives it the pushed updates on
+ * stdin and the pushed objects in a quarantine directory that only the
+ * environment names (GIT_OBJECT_DIRECTORY and its alternates): the
+ * repository is opened from the environment, as git hooks see it.
+ */
+static int
+pre_receive(void)
+{
+	git_repository *repo = NULL;
+	api_buf in = { 0 };
+	char buf[4096];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+		if (api_buf_append(&in, buf, n) < 0)
+			cli_die_lib();
+	if (ferror(stdin))
+		cli_die("cannot read the ref updates on stdin");
+	if (api_buf_append(&in, "", 1) < 0)
+		cli_die_lib();
+	if (git_repository_open_ext(&repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV,
+	    NULL) < 0)
+		cli_die("not run as a hook of a git repository: %s",
+		    git_error_last() ? git_error_last()->message : "no GIT_DIR");
+	if (api_receive_check(repo, (const char *)in.ptr) < 0)
+		cli_die("push refused: %s", api_error_last());
+	git_repository_free(repo);
+	api_buf_free(&in);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -110,12 +143,13 @@ main(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "reads", no_argument, NULL, 'R' },
+		{ "pre-receive", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *since = NULL;
-	int c, json = 0, tty, reads = 0;
+	int c, json = 0, tty, reads = 0, hook = 0;
 	api_verify_report r;
 	api_store *s;
 
@@ -126,6 +160,7 @@ main(int argc, char **argv)
 		case 's': since = optarg; break;
 		case 'j': json = 1; break;
 		case 'R': reads = 1; break;
+		case 'p': hook = 1; break;
 		case 'h':
 			printf("api-verify - audit the whole history\n");
 			usage(stdout);
@@ -137,6 +172,13 @@ main(int argc, char **argv)
 	if (optind != argc && !(reads && optind + 1 == argc)) {
 		usage(stderr);
 		return 2;
+	}
+	if (hook) {
+		if (optind != argc || reads || since || json || dir) {
+			usage(stderr);
+			return 2;
+		}
+		return pre_receive();
 	}
 	if (reads && since) {
 		usage(stderr);

@@ -390,6 +390,8 @@ int api_git_fail(int code, const char *what);
 int api_staff_from_tree(struct git_repository *repo, struct git_tree *tree,
 	api_staff_list *out);
 /* The current configuration and staff (read from the tip of main). */
+/* A store on a repository the caller opened (and frees after it). */
+int api_store_wrap(api_store **out, struct git_repository *repo);
 int api_store_conf(api_store *s, api_conf **out);
 int api_store_staff(api_store *s, api_staff_list *out);
 /* A file of the tip of main; API_ENOTFOUND if absent. */
@@ -824,5 +826,11 @@ int api_sync(api_store *s, const char *remote, const api_identity *me,
  * its history checked before it is used; dir is removed on failure. */
 int api_clone(const char *url, const char *dir, const api_sync_opts *o,
 	api_sync_result *r);
+/*
+ * A server's check of a push (its pre-receive hook): updates holds the
+ * lines "OLD NEW REF" git gives the hook.  0 when every update keeps the
+ * rules; else API_EVERIFY and a message naming the ref and what is wrong.
+ */
+int api_receive_check(struct git_repository *repo, const char *updates);
 
 #endif

@@ -30,6 +30,7 @@
 struct api_store {
 	git_repository *repo;
 	char *path;
+	int borrowed;                /* repo belongs to the caller */
 };
 
 struct change {
@@ -76,7 +77,8 @@ api_store_free(api_store *s)
 {
 	if (s == NULL)
 		return;
-	git_repository_free(s->repo);
+	if (!s->borrowed)
+		git_repository_free(s->repo);
 	free(s->path);
 	free(s);
 }
@@ -160,6 +162,22 @@ out:
 	git_blob_free(b);
 	git_tree_entry_free(e);
 	return rc;
+}
+
+int
+api_store_wrap(api_store **out, git_repository *repo)
+{
+	api_store *s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (s->path = strdup(git_repository_path(repo))) == NULL) {
+		free(s);
+		return api_error_set(API_ENOMEM, "out of memory");
+	}
+	s->repo = repo;
+	s->borrowed = 1;
+	*out = s;
+	return 0;
 }
 
 int

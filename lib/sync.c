@@ -926,7 +926,8 @@ api_sync(api_store *s, const char *remote, const api_identity *me,
 	rc = git_remote_lookup(&y.remote, y.repo, y.label);
 	if (rc == 0)
 		track_name(&y, y.label, 0);
-	else if (strchr(y.label, '/') || strchr(y.label, ':')) {
+	else if (strchr(y.label, '/') || strchr(y.label, ':') ||
+	    access(y.label, F_OK) == 0) {
 		if (git_remote_create_anonymous(&y.remote, y.repo, y.label) < 0)
 			return api_git_fail(API_EINVAL, y.label);
 		track_name(&y, y.label, 1);
@@ -1038,5 +1039,261 @@ out:
 		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		api_error_set(rc, "%s", err);
 	}
+	return rc;
+}
+
+/* ---- the server's check of a push ---------------------------------------- */
+
+struct update {
+	git_oid old, new;
+	char ref[256];
+};
+
+/* Calls fn for each case directory cases/S/H/ID of a keys tree. */
+static int
+each_case_dir(git_repository *repo, git_tree *t, const char *dir, int depth,
+    int (*fn)(void *, const char *, git_tree *), void *ctx)
+{
+	int rc = 0;
+
+	if (depth == 3)
+		return fn(ctx, dir, t);
+	for (size_t i = 0; i < git_tree_entrycount(t) && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		git_tree *sub = NULL;
+		char path[64];
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
+			continue;
+		if (depth == 0 && strcmp(git_tree_entry_name(e), "cases") != 0)
+			continue;
+		snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "",
+		    git_tree_entry_name(e));
+		if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
+			return api_git_fail(API_EIO, path);
+		rc = each_case_dir(repo, sub, path, depth + 1, fn, ctx);
+		git_tree_free(sub);
+	}
+	return rc;
+}
+
+struct keycheck {
+	git_tree *oldkeys, *newkeys;
+	struct keyjoin kj;           /* main and the repository, for key.for */
+};
+
+/* One case of the keys the server had: still there, or purged on main;
+ * envelopes that matched main replaced only by ones that match it. */
+static int
+key_kept(void *ctx, const char *dir, git_tree *old)
+{
+	struct keycheck *c = ctx;
+	const char *id = dir + strlen(dir) - API_CASE_ID_LEN;
+	git_tree_entry *e = NULL;
+	char path[64];
+	int same;
+
+	snprintf(path, sizeof path, "%s/purged", dir);
+	if (main_has(c->kj.main, path))
+		return 0;
+	if (git_tree_entry_bypath(&e, c->newkeys, dir) < 0)
+		return api_error_set(API_EVERIFY, API_KEYS_REF ": the push drops "
+		    "the keys of case %s, which main does not record as purged", id);
+	same = git_oid_equal(git_tree_entry_id(e), git_tree_id(old));
+	git_tree_entry_free(e);
+	if (!same && keyfor_matches(&c->kj, c->oldkeys, dir) &&
+	    !keyfor_matches(&c->kj, c->newkeys, dir))
+		return api_error_set(API_EVERIFY, API_KEYS_REF ": the push replaces "
+		    "the keys of case %s, written for its team and recipient on "
+		    "main, with keys that are not (sync again: someone pushed "
+		    "first)", id);
+	return 0;
+}
+
+static int
+zero(const git_oid *id)
+{
+	return git_oid_is_zero(id);
+}
+
+/* The keys pushed: a signed root commit by an active member of staff
+ * (of main as it will be), dropping or setting back no case's keys. */
+static int
+check_keys(git_repository *repo, const struct update *u, git_tree *main)
+{
+	struct sync y;
+	struct keycheck c;
+	api_staff_list sl = { 0 };
+	git_commit *nc = NULL, *oc = NULL;
+	unsigned char pk[32];
+	long i;
+	int rc;
+
+	memset(&y, 0, sizeof y);
+	memset(&c, 0, sizeof c);
+	y.repo = repo;
+	c.kj.y = &y;
+	c.kj.main = main;
+	if (zero(&u->new))
+		return api_error_set(API_EVERIFY, "%s: deleting it would destroy "
+		    "the keys of every case", u->ref);
+	if (git_commit_lookup(&nc, repo, &u->new) < 0)
+		return api_git_fail(API_EIO, u->ref);
+	rc = api_verify_commit_sig(repo, &u->new, pk);
+	if (rc == API_ESIG)
+		rc = api_error_set(API_EVERIFY, "%s: %s", u->ref, api_error_last());
+	if (rc < 0)
+		goto out;
+	if ((rc = api_staff_from_tree(repo, main, &sl)) < 0)
+		goto out;
+	if ((i = api_staff_find_key(&sl, pk)) < 0 || sl.v[i].valid_until[0]) {
+		rc = api_error_set(API_EVERIFY, "%s: signed by a key of no active "
+		    "member of staff", u->ref);
+		goto out;
+	}
+	if (git_commit_parentcount(nc) != 0) {
+		rc = api_error_set(API_EVERIFY, "%s: not a root commit (the keys "
+		    "keep no history, so that a purge can remove them)", u->ref);
+		goto out;
+	}
+	if (zero(&u->old))
+		goto out;
+	if (git_commit_lookup(&oc, repo, &u->old) < 0 ||
+	    git_commit_tree(&c.oldkeys, oc) < 0 ||
+	    git_commit_tree(&c.newkeys, nc) < 0) {
+		rc = api_git_fail(API_EIO, u->ref);
+		goto out;
+	}
+	rc = each_case_dir(repo, c.oldkeys, "", 0, key_kept, &c);
+out:
+	api_staff_list_free(&sl);
+	git_tree_free(c.oldkeys);
+	git_tree_free(c.newkeys);
+	git_commit_free(nc);
+	git_commit_free(oc);
+	return rc;
+}
+
+/* main or a read log: no deletion, no rewrite. */
+static int
+check_grows(git_repository *repo, const struct update *u)
+{
+	if (zero(&u->new))
+		return api_error_set(API_EVERIFY, "%s: a push may not delete it",
+		    u->ref);
+	if (!zero(&u->old) && !git_oid_equal(&u->old, &u->new) &&
+	    git_graph_descendant_of(repo, &u->new, &u->old) != 1)
+		return api_error_set(API_EVERIFY, "%s: the push rewrites its "
+		    "history (it no longer holds commit %.12s)", u->ref,
+		    git_oid_tostr_s(&u->old));
+	return 0;
+}
+
+static int
+parse_updates(const char *text, struct update **out, size_t *n)
+{
+	struct update *v = NULL;
+	size_t cap = 0;
+	const char *p = text;
+
+	*n = 0;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[400];
+		if (len > 0) {
+			char o[GIT_OID_HEXSZ + 1], w[GIT_OID_HEXSZ + 1];
+			if (*n == cap) {
+				void *x = realloc(v, (cap = cap ? 2 * cap : 8) * sizeof *v);
+				if (x == NULL) {
+					free(v);
+					return api_error_set(API_ENOMEM, "out of memory");
+				}
+				v = x;
+			}
+			if (len >= sizeof line || (memcpy(line, p, len), line[len] = 0,
+			    sscanf(line, "%40s %40s %255s", o, w, v[*n].ref) != 3) ||
+			    git_oid_fromstr(&v[*n].old, o) < 0 ||
+			    git_oid_fromstr(&v[*n].new, w) < 0) {
+				free(v);
+				return api_error_set(API_EINVAL, "not a line of ref "
+				    "updates: %.60s", p);
+			}
+			(*n)++;
+		}
+		p += len + (nl != NULL);
+	}
+	*out = v;
+	return 0;
+}
+
+int
+api_receive_check(git_repository *repo, const char *updates)
+{
+	struct update *u = NULL, *mu = NULL;
+	api_verify_report vr;
+	api_staff_list sl = { 0 };
+	api_store *s = NULL;
+	git_commit *mc = NULL;
+	git_tree *main = NULL;
+	git_oid m;
+	size_t n;
+	int rc;
+
+	if ((rc = parse_updates(updates, &u, &n)) < 0)
+		return rc;
+	/* main first: the other refs are checked against main as it will be */
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(u[i].ref, MAIN_REF) == 0)
+			mu = &u[i];
+	if (mu != NULL) {
+		if ((rc = check_grows(repo, mu)) < 0)
+			goto out;
+		if ((rc = api_verify_range(repo, &mu->new, zero(&mu->old) ? NULL :
+		    &mu->old, &vr, NULL, NULL)) < 0)
+			goto out;
+		if (!vr.ok) {
+			rc = api_error_set(API_EVERIFY, "%s: commit %.12s breaks the "
+			    "rule '%s': %s: %s", MAIN_REF, vr.commit, vr.rule, vr.path,
+			    vr.message);
+			goto out;
+		}
+		git_oid_cpy(&m, &mu->new);
+	} else if (git_reference_name_to_id(&m, repo, MAIN_REF) < 0) {
+		rc = api_error_set(API_EVERIFY, "the server has no %s yet: push it "
+		    "first, or with the rest", MAIN_REF);
+		goto out;
+	}
+	if (git_commit_lookup(&mc, repo, &m) < 0 || git_commit_tree(&main, mc) < 0) {
+		rc = api_git_fail(API_EIO, MAIN_REF);
+		goto out;
+	}
+	if ((rc = api_staff_from_tree(repo, main, &sl)) < 0 ||
+	    (rc = api_store_wrap(&s, repo)) < 0)
+		goto out;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int year;
+		if (&u[i] == mu)
+			continue;
+		if (strcmp(u[i].ref, API_KEYS_REF) == 0)
+			rc = check_keys(repo, &u[i], main);
+		else if ((year = api_readlog_year(u[i].ref)) >= 0) {
+			if ((rc = check_grows(repo, &u[i])) < 0)
+				break;
+			rc = api_readlog_verify_range(s, u[i].ref, year, &u[i].new,
+			    zero(&u[i].old) ? NULL : &u[i].old, &sl, &vr, NULL);
+			if (rc == 0 && !vr.ok)
+				rc = api_error_set(API_EVERIFY, "%s: commit %.12s breaks "
+				    "the rule '%s': %s", u[i].ref, vr.commit, vr.rule,
+				    vr.message);
+		} else
+			rc = api_error_set(API_EVERIFY, "%s: not a ref of an api store",
+			    u[i].ref);
+	}
+out:
+	api_store_free(s);
+	api_staff_list_free(&sl);
+	git_tree_free(main);
+	git_commit_free(mc);
+	free(u);
 	return rc;
 }
