@@ -924,8 +924,21 @@ api_sync(api_store *s, const char *remote, const api_identity *me,
 		return api_error_set(API_EINVAL, "store %s has a working tree; api "
 		    "syncs only bare stores", api_store_path(s));
 	rc = git_remote_lookup(&y.remote, y.repo, y.label);
-	if (rc == 0)
+	if (rc == 0) {
+		/* the remote's URL, without its fetch refspecs: those would
+		 * move refs/remotes/ too, and a refused sync must move none */
+		char *url = git_remote_url(y.remote) ? strdup(git_remote_url(
+		    y.remote)) : NULL;
+		git_remote_free(y.remote);
+		y.remote = NULL;
+		if (url == NULL)
+			return api_error_set(API_EINVAL, "%s: no URL", y.label);
+		rc = git_remote_create_anonymous(&y.remote, y.repo, url);
+		free(url);
+		if (rc < 0)
+			return api_git_fail(API_EINVAL, y.label);
 		track_name(&y, y.label, 0);
+	}
 	else if (strchr(y.label, '/') || strchr(y.label, ':') ||
 	    access(y.label, F_OK) == 0) {
 		if (git_remote_create_anonymous(&y.remote, y.repo, y.label) < 0)

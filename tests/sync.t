@@ -1,0 +1,194 @@
+#!/bin/sh
+# sync.t - api-sync and api-clone through a path and file://, against a
+# bare server with and without the pre-receive hook: first push, clone,
+# concurrent work merged (notes, cases, staff on both sides), the read
+# logs joined, stock git accepting every merge; a true conflict refused
+# with the path and both commits named; bad input (unreachable server,
+# a remote that is not a store, a history failing api-verify, a history
+# rewritten on the server) refused with one line and the store unchanged;
+# the hook refusing unsigned, deleting and rewriting pushes.
+. "$(dirname "$0")/lib.sh"
+
+umask 022
+W=$T/work
+mkdir -p "$W"
+cd "$W" || exit 1
+A=$T/a B=$T/b SRV=$T/srv.git
+
+# run CMD ARGS...: stdout in $W/out, stderr in $W/err
+run() { "$@" > "$W/out" 2> "$W/err"; }
+refs() { git -C "$1" for-each-ref; }
+tip() { git -C "$1" rev-parse "${2:-main}" 2>/dev/null; }
+# same REF DIR...: REF is the same commit in every DIR
+same() {
+	_r=$1
+	shift
+	_t=$(tip "$1" "$_r") || return 1
+	for _d in "$@"; do [ "$(tip "$_d" "$_r")" = "$_t" ] || return 1; done
+}
+verified() { api-verify -C "$1" > /dev/null 2>&1 && api-verify -C "$1" --reads > /dev/null 2>&1; }
+
+for h in adm ld cw1 cw2; do
+	api-keygen --handle "$h" --no-passphrase -o "$h.id" > "$h.pub" 2> /dev/null
+done
+api-init -i adm.id "$A" 2> /dev/null &&
+	api-staff -C "$A" -i adm.id add --role lead ld.pub > /dev/null 2>&1 &&
+	api-staff -C "$A" -i adm.id add --role caseworker cw1.pub > /dev/null 2>&1 &&
+	api-staff -C "$A" -i adm.id add --role caseworker cw2.pub > /dev/null 2>&1 &&
+	C1=$(api-new -C "$A" -i cw1.id -m "intake one" 2> /dev/null) &&
+	api-grant -C "$A" -i ld.id "$C1" cw2 > /dev/null 2>&1
+ok $? "a store: an admin, a lead, two caseworkers, a case of both"
+
+git init -q --bare "$SRV" && cp "$API_TOP/scripts/pre-receive" "$SRV/hooks/" &&
+	git -C "$A" remote add origin "$SRV"
+run api-sync -C "$A" -i cw1.id
+[ $? -eq 0 ] && same main "$A" "$SRV" && same refs/api/keys "$A" "$SRV" &&
+	verified "$SRV"
+ok $? "api-sync: the first push (a path) fills an empty bare server, with its hook; api-verify passes there"
+grep -q 'origin: .*push' err
+ok $? "... and says on stderr what it did"
+
+run api-clone "file://$SRV" "$B"
+[ $? -eq 0 ] && [ "$(cat out)" = "$B" ] && same main "$A" "$B" &&
+	same refs/api/keys "$A" "$B" && verified "$B" &&
+	[ "$(git -C "$B" config remote.origin.url)" = "file://$SRV" ] &&
+	[ "$(git -C "$B" rev-parse --is-bare-repository)" = true ]
+ok $? "api-clone file://: a bare store, remote origin, main and keys as the server's, verified"
+[ -z "$(git -C "$B" for-each-ref refs/api/sync/)" ] && [ -z "$(git -C "$A" for-each-ref refs/api/sync/)" ]
+ok $? "nothing left under refs/api/sync/"
+
+# --- work on both sides ------------------------------------------------
+n1=$(api-log -C "$A" -i cw1.id "$C1" -m "from a" 2> /dev/null) &&
+	n2=$(api-log -C "$B" -i cw2.id "$C1" -m "from b" 2> /dev/null) &&
+	C2=$(api-new -C "$B" -i cw2.id -m "intake two" 2> /dev/null) &&
+	api-show -C "$A" -i cw1.id --purpose test "$C1" > /dev/null 2>&1 &&
+	api-show -C "$B" -i cw2.id --purpose test "$C1" > /dev/null 2>&1
+ok $? "a note in each copy, a case opened in B, a read in each"
+api-sync -q -C "$A" -i cw1.id 2> errA; ra=$?
+api-sync -q -C "$B" -i cw2.id 2> errB; rb=$?
+api-sync -q -C "$A" -i cw1.id 2>> errA; ra2=$?
+[ $ra -eq 0 ] && [ $rb -eq 0 ] && [ $ra2 -eq 0 ] && [ ! -s errA ] && [ ! -s errB ]
+ok $? "api-sync -q in A, B, A: exit 0, nothing on stderr"
+same main "$A" "$B" "$SRV" && same refs/api/keys "$A" "$B" "$SRV" &&
+	same refs/api/reads/$(date -u +%Y) "$A" "$B" "$SRV"
+ok $? "main, the keys and the read log are the same commit in A, B and the server"
+M=$(git -C "$B" log --merges -1 --format=%H main)
+[ -n "$M" ] && git -C "$B" log -1 --format=%B "$M" | grep -qx 'Api-Action: merge' &&
+	[ "$(git -C "$B" log -1 --format=%an "$M")" = cw2 ]
+ok $? "B merged: a merge commit by cw2, Api-Action: merge"
+git -C "$B" -c gpg.ssh.allowedSignersFile="$W/as" show "main:allowed_signers" > as &&
+	git -C "$B" -c gpg.ssh.allowedSignersFile="$W/as" verify-commit "$M" 2> /dev/null &&
+	git -C "$SRV" fsck --strict > /dev/null 2>&1 && git -C "$A" fsck --strict > /dev/null 2>&1
+ok $? "stock git verify-commit accepts the merge; git fsck --strict is clean on the server and in A"
+verified "$A" && verified "$B" && verified "$SRV"
+ok $? "api-verify (history and read logs) passes in A, B and on the server"
+api-show -C "$A" -i cw1.id --purpose test "$C1" 2> /dev/null | grep -q "from b" &&
+	api-show -C "$B" -i cw2.id --purpose test "$C1" 2> /dev/null | grep -q "from a" &&
+	api-show -C "$A" -i cw2.id --purpose test "$C2" 2> /dev/null | grep -q "intake two"
+ok $? "each copy reads the other's note, and A the case B opened"
+git -C "$SRV" log --format='%s %an' refs/api/reads/$(date -u +%Y) > rl &&
+	grep -q '^read: 1 case cw1$' rl && grep -q '^read: 1 case cw2$' rl &&
+	git -C "$SRV" log --merges -1 --format=%B refs/api/reads/$(date -u +%Y) | grep -qx 'Api-Action: merge'
+ok $? "the read log holds both copies' reads, joined by a merge"
+
+# --- staff added on both sides: allowed_signers made again -------------
+api-keygen --handle s1 --no-passphrase -o s1.id > s1.pub 2> /dev/null
+api-keygen --handle s2 --no-passphrase -o s2.id > s2.pub 2> /dev/null
+api-staff -C "$A" -i adm.id add --role caseworker s1.pub > /dev/null 2>&1 &&
+	api-staff -C "$B" -i adm.id add --role caseworker s2.pub > /dev/null 2>&1 &&
+	api-sync -q -C "$A" -i adm.id && api-sync -q -C "$B" -i adm.id &&
+	api-sync -q -C "$A" -i adm.id
+ok $? "a member added in each copy: both sync"
+same main "$A" "$B" "$SRV" && verified "$B" &&
+	[ "$(git -C "$B" show main:allowed_signers | grep -c '^s[12]@api\|^"*s[12]')" -ge 2 ] ||
+	[ "$(git -C "$B" show main:allowed_signers | grep -c 's[12]')" -ge 2 ]
+ok $? "allowed_signers made again from both: it names s1 and s2, api-verify passes"
+
+# --- a true conflict: one case's team changed in two copies -----------
+C=$T/c D=$T/d
+api-clone -q "$SRV" "$C" > /dev/null && api-clone -q "$SRV" "$D" > /dev/null &&
+	api-grant -C "$C" -i ld.id "$C1" s1 > /dev/null 2>&1 &&
+	api-grant -C "$D" -i ld.id "$C1" s2 > /dev/null 2>&1 &&
+	api-sync -q -C "$C" -i ld.id
+ok $? "two copies; a lead grants s1 in one and s2 in the other; the first syncs"
+before=$(refs "$D")
+run api-sync -C "$D" -i ld.id
+[ $? -eq 1 ] && oneline err && grep -q "$(cdir "$C1")/team" err &&
+	grep -q "$(git -C "$D" rev-parse --short=12 main)" err &&
+	grep -q "$(git -C "$SRV" rev-parse --short=12 main)" err
+ok $? "the second: exit 1, one line naming the team file and both commits"
+diag "$(cat err)"
+[ "$(refs "$D")" = "$before" ] && verified "$D"
+ok $? "... the store unchanged (its grant kept), api-verify passes"
+
+# --- bad input ---------------------------------------------------------
+before=$(refs "$A")
+run timeout 60 api-sync -C "$A" -i cw1.id "file://$T/nowhere.git"
+[ $? -eq 1 ] && oneline err && [ "$(refs "$A")" = "$before" ]
+ok $? "an unreachable server: exit 1, one line, the store unchanged"
+git init -q --bare "$T/other.git" && git init -q "$T/plain" &&
+	git -C "$T/plain" -c user.name=x -c user.email=x@x commit -q --allow-empty -m x &&
+	git -C "$T/plain" push -q "$T/other.git" HEAD:main 2> /dev/null
+run api-sync -C "$A" -i cw1.id "$T/other.git"
+[ $? -eq 1 ] && oneline err && grep -q 'not an api store' err && [ "$(refs "$A")" = "$before" ] &&
+	[ "$(git -C "$T/other.git" for-each-ref | wc -l)" = 1 ]
+ok $? "a remote that is not a store: exit 1, 'not an api store', neither side changed"
+run api-clone "$T/other.git" "$T/e"
+[ $? -eq 1 ] && oneline err && [ ! -e "$T/e" ]
+ok $? "api-clone of it: exit 1, one line, no directory left"
+run api-clone "$SRV" "$A"
+[ $? -eq 1 ] && oneline err && [ "$(refs "$A")" = "$before" ]
+ok $? "api-clone into an existing store: exit 1, one line, it unchanged"
+
+# a server without the hook, holding a commit stock git made unsigned
+NH=$T/nohook.git
+git clone -q --bare "$SRV" "$NH" && api-sync -q -C "$A" -i cw1.id "$NH"
+ok $? "a second server, without the hook, in step with A"
+git clone -q "$NH" "$T/w" 2> /dev/null &&
+	git -C "$T/w" checkout -q main 2> /dev/null &&
+	echo junk > "$T/w/junk" && git -C "$T/w" add junk &&
+	git -C "$T/w" -c user.name=x -c user.email=x@x commit -q -m junk &&
+	git -C "$T/w" push -q origin main 2> /dev/null
+ok $? "someone pushes an unsigned commit to it with stock git"
+before=$(refs "$A")
+run api-sync -C "$A" -i cw1.id "$NH"
+[ $? -eq 1 ] && oneline err && grep -q 'fails api-verify' err && grep -q 'signature' err &&
+	[ "$(refs "$A")" = "$before" ]
+ok $? "api-sync refuses it: exit 1, one line ('fails api-verify', the rule), the store unchanged"
+git -C "$NH" update-ref refs/heads/main "$(tip "$A")~1"
+run api-sync -C "$A" -i cw1.id "$NH"
+[ $? -eq 1 ] && oneline err && grep -q 'rewritten' err && [ "$(refs "$A")" = "$before" ]
+ok $? "the server's main rewritten to an older commit: exit 1, 'rewritten', the store unchanged"
+
+# --- the hook ----------------------------------------------------------
+srv0=$(refs "$SRV")
+git clone -q "$SRV" "$T/x" 2> /dev/null && git -C "$T/x" checkout -q main 2> /dev/null &&
+	echo junk > "$T/x/junk" && git -C "$T/x" add junk &&
+	git -C "$T/x" -c user.name=x -c user.email=x@x commit -q -m junk
+git -C "$T/x" push origin main > /dev/null 2> err
+[ $? -ne 0 ] && grep -q 'push refused' err && grep -q 'signature' err && [ "$(refs "$SRV")" = "$srv0" ]
+ok $? "the hook refuses an unsigned commit; the server unchanged"
+git -C "$T/x" reset -q --hard origin/main &&
+	f=$(git -C "$T/x" ls-files | grep '/notes/' | head -n 1) && git -C "$T/x" rm -q "$f" &&
+	git -C "$T/x" -c user.name=cw1 -c user.email=cw1@api commit -q -m "note removed"
+git -C "$T/x" push origin main > /dev/null 2> err
+[ $? -ne 0 ] && grep -q 'push refused' err && [ "$(refs "$SRV")" = "$srv0" ]
+ok $? "... a commit that deletes a note; the server unchanged"
+git -C "$A" push -f "$SRV" main~1:main > /dev/null 2> err
+[ $? -ne 0 ] && grep -q 'rewrites' err && [ "$(refs "$SRV")" = "$srv0" ]
+ok $? "... a forced push of an older main (a rewrite); the server unchanged"
+git -C "$A" push "$SRV" :refs/api/keys > /dev/null 2> err
+[ $? -ne 0 ] && grep -q 'push refused' err && [ "$(refs "$SRV")" = "$srv0" ]
+ok $? "... the deletion of the keys; the server unchanged"
+api-log -C "$A" -i cw1.id "$C1" -m "after the refusals" > /dev/null 2>&1 &&
+	api-sync -q -C "$A" -i cw1.id && same main "$A" "$SRV" && verified "$SRV"
+ok $? "a good push is accepted"
+
+# --- no plaintext on the server ----------------------------------------
+CANARY=canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+api-log -C "$B" -i cw2.id "$C1" -m "$CANARY" > /dev/null 2>&1 && api-sync -q -C "$B" -i cw2.id &&
+	git -C "$SRV" cat-file --batch-all-objects --batch > objs &&
+	! grep -q "$CANARY" objs && ! grep -rqa "$CANARY" "$SRV" "$B"
+ok $? "a canary note synced: not in any object or file of the server or the copy"
+
+done_testing
