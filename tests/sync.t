@@ -191,4 +191,29 @@ api-log -C "$B" -i cw2.id "$C1" -m "$CANARY" > /dev/null 2>&1 && api-sync -q -C 
 	! grep -q "$CANARY" objs && ! grep -rqa "$CANARY" "$SRV" "$B"
 ok $? "a canary note synced: not in any object or file of the server or the copy"
 
+# --- a purge travels: the envelopes go from every copy and the server --
+P=$(api-new -C "$A" -i cw1.id -m "to be purged" 2> /dev/null) &&
+	api-status -C "$A" -i cw1.id "$P" --set active --date 2014-02-01 > /dev/null 2>&1 &&
+	api-status -C "$A" -i cw1.id "$P" --set closed --reason completed --date 2015-01-01 > /dev/null 2>&1 &&
+	api-sync -q -C "$A" -i cw1.id && api-sync -q -C "$B" -i cw2.id &&
+	envs=$(git -C "$B" rev-parse "refs/api/keys:$(cdir "$P")/key.age" \
+		"refs/api/keys:$(cdir "$P")/events.age") && [ -n "$envs" ]
+ok $? "a case closed long ago, synced: its envelopes are in B"
+api-purge -C "$A" -i adm.id "$P" --reason "retention ended" > /dev/null 2>&1 &&
+	api-sync -q -C "$A" -i adm.id && api-sync -q -C "$B" -i cw2.id
+ok $? "an admin purges it in A; A and B sync"
+gone=0
+for d in "$A" "$B" "$SRV"; do
+	git -C "$d" cat-file -e "main:$(cdir "$P")/purged" || gone=1
+	[ -z "$(git -C "$d" ls-tree -r --name-only refs/api/keys "$(cdir "$P")/")" ] || gone=1
+done
+[ $gone -eq 0 ] && same refs/api/keys "$A" "$B" "$SRV" && verified "$B" && verified "$SRV"
+ok $? "the purge is recorded on main, and its envelopes gone from the keys, in A, B and the server"
+for d in "$A" "$B" "$SRV"; do
+	git -C "$d" reflog expire --expire=now --all && git -C "$d" gc -q --prune=now || gone=1
+	for e in $envs; do git -C "$d" cat-file -e "$e" 2> /dev/null && gone=1; done
+done
+[ $gone -eq 0 ]
+ok $? "after reflog expire and gc, neither envelope is in any of them"
+
 done_testing
