@@ -89,6 +89,9 @@ git -C "$S" update-ref refs/api/reads/2025 main && git -C "$S" update-ref refs/a
 is "$(c api readlog drop '')" "2025 2026" "api readlog drop <TAB>: the years of the read logs"
 git -C "$S" update-ref -d refs/api/reads/2025 && git -C "$S" update-ref -d refs/api/reads/2026 &&
 	git -C "$S" update-ref -d refs/api/reads/other
+git -C "$S" remote add origin /nowhere/a.git && git -C "$S" remote add office /nowhere/b.git
+is "$(c api sync '')" "office origin" "api sync <TAB>: the store's remotes"
+git -C "$S" remote remove origin && git -C "$S" remote remove office
 
 # --- case and note IDs -------------------------------------------------------------
 is "$(c api status '')" "$ALL" "api status <TAB>: every case ID"
