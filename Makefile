@@ -96,6 +96,7 @@ install: all
 	cp $(B)/bin/api $(DESTDIR)$(BINDIR)/api
 	for p in $(filter-out $(B)/bin/api,$(PROGS)) $(SCRIPTS); do \
 		cp $$p $(DESTDIR)$(LIBEXECDIR)/; done
+	cp scripts/pre-receive $(DESTDIR)$(LIBEXECDIR)/pre-receive
 	for m in $(MAN1); do cp $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(MAN5); do cp $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in $(MAN7); do cp $$m $(DESTDIR)$(MANDIR)/man7/; done
@@ -106,6 +107,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libapi.so.$(SOVER)
 	for p in $(filter-out $(B)/bin/api,$(PROGS)) $(SCRIPTS); do \
 		rm -f $(DESTDIR)$(LIBEXECDIR)/$$(basename $$p); done
+	rm -f $(DESTDIR)$(LIBEXECDIR)/pre-receive
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done

@@ -20,6 +20,7 @@ m=$(ls "$root/share/man/man1" 2>/dev/null | wc -l)
 grep -q 'keygen' "$T/help"; ok $? "installed api lists the installed programs"
 "$root/bin/api" keygen --help | head -n 1 | grep -q '^api-keygen - '; ok $? "installed api runs api-keygen"
 [ -x "$root/libexec/api/api-remind" ]; ok $? "api-remind in PREFIX/libexec/api, executable"
+[ -x "$root/libexec/api/pre-receive" ]; ok $? "the server hook pre-receive in PREFIX/libexec/api, executable"
 grep -q '^ *remind  *mail each caseworker' "$T/help"; ok $? "installed api lists remind"
 PATH=$root/bin:/usr/bin:/bin "$root/bin/api" remind --version 2>&1 | grep -Eq '^api-remind [0-9]'
 ok $? "installed api runs api-remind, which finds api-status beside it"
