@@ -20,6 +20,9 @@
 #include "api.h"
 
 static const char *cli_name = "api";
+/* The exit status of cli_die: 1, but 2 for api-search, whose 1 says
+ * "nothing found", as grep's does. */
+static int cli_fail_status = 1;
 
 /* Prints "NAME: message" on stderr and exits 1. */
 static inline void __attribute__((noreturn, format(printf, 1, 2)))
@@ -32,7 +35,7 @@ cli_die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
+	exit(cli_fail_status);
 }
 
 /* Dies with the library's last message. */

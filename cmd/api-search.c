@@ -1,0 +1,280 @@
+/*
+ * api-search - search the notes of the cases one can read, in memory.
+ *
+ * Every note is decrypted into locked memory, matched line by line with a
+ * POSIX extended regular expression, and forgotten; nothing is written
+ * but the read log's record of which cases were searched (logged before
+ * the first note is decrypted).  Exit status as grep's: 0 when a line
+ * matched, 1 when none did, 2 on an error.
+ */
+#include <getopt.h>
+#include <regex.h>
+
+#include "cli.h"
+
+struct search {
+	api_store *s;
+	const api_identity *me;
+	regex_t re;
+	const char *type;            /* -t: only notes of this Type */
+	long since;                  /* --since: only notes dated from; -1 */
+	int list, tsv, nul, tty;
+	char **ids;                  /* the cases to search */
+	size_t n, cap;
+	size_t found;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: api-search [-C DIR] [--identity FILE] "
+	    "[--passphrase-fd N] [-i] [-l] [-z]\n"
+	    "                  [--tsv] [-t TYPE] [--since DATE] "
+	    "[--purpose TEXT] PATTERN [CASE...]\n");
+}
+
+/* Text for the output: on a terminal, or in a TSV field, a control
+ * character (a tab too) becomes a space, so that a note can neither
+ * drive the terminal nor add a field. */
+static void
+put(const struct search *x, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if ((x->tty || x->tsv) && (ch < 0x20 || ch == 0x7f))
+			putchar(' ');
+		else
+			putchar(ch);
+	}
+}
+
+static void
+end(const struct search *x)
+{
+	putchar(x->nul ? '\0' : '\n');
+}
+
+/* One line of a note: printed when it matches. */
+static int
+line_matches(struct search *x, const char *id, const char *note,
+    const char *date, const char *line, size_t len)
+{
+	regmatch_t m;
+	char *z;
+	int hit;
+
+	/* regexec wants a string: the line, copied into locked memory */
+	if ((z = sodium_malloc(len + 1)) == NULL)
+		cli_die("out of memory");
+	memcpy(z, line, len);
+	z[len] = '\0';
+	hit = regexec(&x->re, z, 1, &m, 0) == 0;
+	if (hit && !x->list) {
+		if (x->tsv)
+			printf("%s\t%s\t%s\t", id, note, date);
+		else
+			printf("%s %s %s: ", id, note, date);
+		put(x, z, len);
+		end(x);
+	}
+	sodium_free(z);
+	return hit;
+}
+
+/* The notes of one case; 1 when one matched. */
+static int
+search_case(struct search *x, api_case *cs)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int any = 0;
+
+	if (api_case_files(cs, "notes", &names, &n) < 0)
+		cli_die_lib();
+	for (size_t i = 0; i < n; i++) {
+		api_record r = { 0 };
+		const char *date, *type, *note, *p, *e;
+		long d;
+		if (!(x->list && any)) {
+			if (api_case_read(cs, x->me, "notes", names[i], &r) < 0)
+				cli_die_lib();
+			date = api_record_get(&r, "Date");
+			type = api_record_get(&r, "Type");
+			note = api_record_get(&r, "Note");
+			if ((x->type == NULL || (type && strcmp(type, x->type) == 0)) &&
+			    (x->since < 0 || (date && api_date_parse(date, &d) == 0 &&
+			    d >= x->since)))
+				for (p = r.body; p < r.body + r.bodylen; p = e + 1) {
+					e = memchr(p, '\n', (size_t)(r.body + r.bodylen - p));
+					if (e == NULL)
+						e = r.body + r.bodylen;
+					if (line_matches(x, api_case_id(cs), note ? note :
+					    names[i], date ? date : "-", p, (size_t)(e - p)))
+						any = 1;
+					if (any && x->list)
+						break;
+				}
+			api_record_free(&r);
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (any && x->list) {
+		printf("%s", api_case_id(cs));
+		end(x);
+	}
+	return any;
+}
+
+static int
+add_id(struct search *x, const char *id)
+{
+	if (x->n == x->cap) {
+		void *v = realloc(x->ids, (x->cap = x->cap ? 2 * x->cap : 64) *
+		    sizeof *x->ids);
+		if (v == NULL)
+			return api_error_set(API_ENOMEM, "out of memory");
+		x->ids = v;
+	}
+	if ((x->ids[x->n] = strdup(id)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	x->n++;
+	return 0;
+}
+
+/* Without CASE arguments: every case whose keys this identity opens. */
+static int
+readable(void *ctx, const char *id)
+{
+	struct search *x = ctx;
+	api_case *cs;
+	int rc;
+
+	if (api_case_load(x->s, id, &cs) < 0)
+		return -1;
+	rc = api_case_purged(cs) ? API_EPERM : api_case_unlock(cs, x->me);
+	api_case_free(cs);
+	if (rc == API_EPERM)
+		return 0;
+	return rc < 0 ? rc : add_id(x, id);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "identity", required_argument, NULL, 'I' },
+		{ "passphrase-fd", required_argument, NULL, 'P' },
+		{ "ignore-case", no_argument, NULL, 'i' },
+		{ "files-with-matches", no_argument, NULL, 'l' },
+		{ "null-data", no_argument, NULL, 'z' },
+		{ "tsv", no_argument, NULL, 'T' },
+		{ "type", required_argument, NULL, 't' },
+		{ "since", required_argument, NULL, 's' },
+		{ "purpose", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *ident = NULL, *purpose = "search";
+	int c, pass_fd = -1, icase = 0, rc;
+	struct search x;
+	api_reads reads = { 0 };
+	api_identity *me;
+
+	memset(&x, 0, sizeof x);
+	x.since = -1;
+	cli_start("api-search");
+	cli_fail_status = 2;
+	while ((c = getopt_long(argc, argv, "hC:ilzt:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'I': ident = optarg; break;
+		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
+		case 'i': icase = 1; break;
+		case 'l': x.list = 1; break;
+		case 'z': x.nul = 1; break;
+		case 'T': x.tsv = 1; break;
+		case 't': x.type = optarg; break;
+		case 's':
+			if (api_date_parse(optarg, &x.since) < 0) {
+				fprintf(stderr, "api-search: --since: '%s' is not a date "
+				    "(YYYY-MM-DD)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p': purpose = cli_purpose(optarg); break;
+		case 'h':
+			printf("api-search - search the notes of the cases one can "
+			    "read, in memory\n");
+			usage(stdout);
+			return cli_flush() ? 2 : 0;
+		case 'V':
+			printf("api-search %s\n", API_VERSION);
+			return cli_flush() ? 2 : 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((rc = regcomp(&x.re, argv[optind], REG_EXTENDED |
+	    (icase ? REG_ICASE : 0))) != 0) {
+		char msg[200];
+		regerror(rc, &x.re, msg, sizeof msg);
+		fprintf(stderr, "api-search: %s: %s\n", argv[optind], msg);
+		return 2;
+	}
+	x.tty = isatty(1);
+	x.s = cli_store(dir);
+	me = cli_identity(ident, pass_fd);
+	x.me = me;
+	{
+		api_staff_list l;
+		if (api_store_staff(x.s, &l) < 0 ||
+		    api_staff_require(&l, me, API_ROLES) < 0)
+			cli_die_lib();
+		api_staff_list_free(&l);
+	}
+	/* the cases: those named (each must open), else every readable one */
+	if (optind + 1 < argc) {
+		for (int i = optind + 1; i < argc; i++) {
+			api_case *cs;
+			if (api_case_load(x.s, argv[i], &cs) < 0)
+				cli_die_lib();
+			if (api_case_purged(cs))
+				cli_die("case %s was purged: nothing of it can be read",
+				    api_case_id(cs));
+			if ((rc = api_case_unlock(cs, me)) == API_EPERM)
+				cli_die("%s is not on the team of case %s", me->handle,
+				    api_case_id(cs));
+			if (rc < 0 || add_id(&x, api_case_id(cs)) < 0)
+				cli_die_lib();
+			api_case_free(cs);
+		}
+	} else if (api_cases_each(x.s, readable, &x) < 0)
+		cli_die_lib();
+	/* logged before anything is decrypted */
+	for (size_t i = 0; i < x.n; i++)
+		if (api_reads_add(&reads, x.ids[i]) < 0)
+			cli_die_lib();
+	cli_readlog(x.s, me, "api-search", purpose, &reads);
+	for (size_t i = 0; i < x.n; i++) {
+		api_case *cs;
+		if (api_case_load(x.s, x.ids[i], &cs) < 0 ||
+		    api_case_unlock(cs, me) < 0)
+			cli_die_lib();
+		x.found += (size_t)search_case(&x, cs);
+		api_case_free(cs);
+		free(x.ids[i]);
+	}
+	free(x.ids);
+	api_reads_free(&reads);
+	regfree(&x.re);
+	api_identity_free(me);
+	api_store_free(x.s);
+	if (cli_flush())
+		return 2;
+	return x.found ? 0 : 1;
+}
