@@ -665,6 +665,24 @@ typedef struct api_due {
 	char rule[16];                       /* appointment contact review ... */
 	char detail[128];                    /* one line, no personal data */
 } api_due;
+/*
+ * The states of cases, kept between runs (cache.c): under the blob ids of
+ * each case's events/ tree and team file, in an age file encrypted to
+ * me.  get: 1 and *st when it holds the case as it is now, else 0.  A
+ * cache that cannot be read or written is no cache; API_CACHE=0 in the
+ * environment turns it off.
+ */
+typedef struct api_state_cache api_state_cache;
+int api_state_cache_open(api_store *s, const api_identity *me,
+	api_state_cache **out);
+int api_state_cache_get(api_state_cache *c, api_case *cs, api_case_state *st);
+int api_state_cache_put(api_state_cache *c, api_case *cs,
+	const api_case_state *st);
+int api_state_cache_save(api_state_cache *c);
+void api_state_cache_free(api_state_cache *c);
+/* The blob or tree id of an entry (team, events, ...) of the case. */
+int api_case_entry_id(api_case *c, const char *name, struct git_oid *out);
+
 /* Appends to v what is due on or before as_of + within. */
 int api_due_compute(const api_case_state *st, const api_conf *conf,
 	long as_of, long within, api_due **v, size_t *n);

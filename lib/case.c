@@ -1043,6 +1043,17 @@ api_keyfor_of(git_tree *tree, const char *dir, api_buf *out)
 }
 
 int
+api_case_entry_id(api_case *c, const char *name, git_oid *out)
+{
+	const git_tree_entry *e = git_tree_entry_byname(c->tree, name);
+
+	if (e == NULL)
+		return api_error_set(API_ENOTFOUND, "case %s has no %s", c->id, name);
+	git_oid_cpy(out, git_tree_entry_id(e));
+	return 0;
+}
+
+int
 api_tx_remove_envelopes(api_tx *tx, const char *id, int *found)
 {
 	static const char *const names[] = { "key.age", "events.age", "key.for" };

@@ -290,9 +290,17 @@ if have strace && strace -o /dev/null true 2> /dev/null; then
 	# but the read log: git objects and refs/api/reads/YEAR
 	grep -E 'O_WRONLY|O_RDWR|O_CREAT|creat\(|rename|link\(|linkat\(|mkdir' trace |
 		grep -v '"/dev/\(null\|tty\|urandom\)"' |
-		grep -v -e "\"$S/objects/" -e "\"$S/refs/api/reads" > writes
+		grep -v -e "\"$S/objects/" -e "\"$S/refs/api/reads" \
+		-e "\"$HOME/.cache\"" -e "\"$HOME/.cache/api[\"/]" > writes
 	[ ! -s writes ]
-	ok $? "no file but the read log's is opened for writing, made, renamed or linked ($(wc -l < writes))"
+	ok $? "no file but the read log's and the state cache's is opened for writing, made, renamed or linked ($(wc -l < writes))"
+	n=0
+	for f in "$HOME"/.cache/api/*; do
+		[ "$(head -c 21 "$f")" = "age-encryption.org/v1" ] || n=$((n + 1))
+		age -d -i svc.id "$f" 2> /dev/null | grep -q "^api state cache" || n=$((n + 1))
+	done
+	[ $n -eq 0 ] && [ -n "$(ls "$HOME"/.cache/api/)" ]
+	ok $? "the state cache is an age file that the service identity's own key opens"
 	[ -s writes ] && diag "$(head -n 5 writes)"
 else
 	skip "strace cannot run here"

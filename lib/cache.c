@@ -1,0 +1,274 @@
+/*
+ * cache.c - the state of each case, kept between runs of api-status.
+ *
+ * Working out a case's phase and dates decrypts every event of it: one
+ * X25519 per file.  The result depends only on the case's events/ tree
+ * and its team file, so it is kept under the blob ids of both, and used
+ * again while neither has changed.  The cache is one age file per store
+ * and identity in $XDG_CACHE_HOME/api (else ~/.cache/api), encrypted to
+ * that identity's own key: nothing readable about a case is on disk.  A
+ * cache that is missing, of another format, or fails to decrypt is
+ * ignored and made again; API_CACHE=0 in the environment turns it off.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <sodium.h>
+
+#include "api.h"
+
+#define MAGIC "api state cache 1\n"
+
+struct entry {
+	unsigned char key[32];       /* of the events tree and the team */
+	api_case_state st;
+};
+
+struct api_state_cache {
+	const api_identity *me;
+	char path[PATH_MAX + 64];
+	struct entry *v;             /* sorted by case ID */
+	size_t n, cap;
+	int changed, off;
+};
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->st.id,
+	    ((const struct entry *)b)->st.id);
+}
+
+/* $XDG_CACHE_HOME/api (made 0700), else ~/.cache/api; 0 or -1. */
+static int
+cache_dir(char *out, size_t cap)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+	char base[PATH_MAX];
+
+	if (x && *x == '/')
+		snprintf(base, sizeof base, "%s", x);
+	else if (h && *h == '/')
+		snprintf(base, sizeof base, "%s/.cache", h);
+	else
+		return -1;
+	if ((size_t)snprintf(out, cap, "%s/api", base) >= cap)
+		return -1;
+	if (mkdir(base, 0700) < 0 && errno != EEXIST)
+		return -1;
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+api_state_cache_open(api_store *s, const api_identity *me,
+    api_state_cache **out)
+{
+	api_state_cache *c;
+	api_age_keys *k = NULL;
+	api_buf ct = { 0 }, pt = { 0 };
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char dir[PATH_MAX], hex[2 * 12 + 1], real[PATH_MAX];
+	const char *p = getenv("API_CACHE");
+	crypto_hash_sha256_state hs;
+	FILE *f;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	c->me = me;
+	*out = c;
+	if ((p && strcmp(p, "0") == 0) || cache_dir(dir, sizeof dir) < 0) {
+		c->off = 1;
+		return 0;
+	}
+	/* one file per store and identity */
+	if (realpath(git_repository_path(api_store_repo(s)), real) == NULL)
+		snprintf(real, sizeof real, "%s", api_store_path(s));
+	crypto_hash_sha256_init(&hs);
+	crypto_hash_sha256_update(&hs, (const unsigned char *)real, strlen(real));
+	crypto_hash_sha256_update(&hs, me->age_pk, sizeof me->age_pk);
+	crypto_hash_sha256_final(&hs, h);
+	sodium_bin2hex(hex, sizeof hex, h, 12);
+	snprintf(c->path, sizeof c->path, "%s/state-%s.age", dir, hex);
+	if ((f = fopen(c->path, "rb")) == NULL)
+		return 0;
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		if (api_buf_append(&ct, buf, n) < 0)
+			break;
+	fclose(f);
+	pt.secret = 1;
+	if (api_age_keys_new(&k) == 0 && api_age_keys_add_x25519(k,
+	    me->age_sk) == 0 && api_age_decrypt_mem(k, ct.ptr, ct.len, &pt,
+	    (size_t)1 << 30, 0) == 0 && pt.len >= sizeof MAGIC - 1 &&
+	    memcmp(pt.ptr, MAGIC, sizeof MAGIC - 1) == 0 &&
+	    (pt.len - (sizeof MAGIC - 1)) % sizeof(struct entry) == 0) {
+		size_t m = (pt.len - (sizeof MAGIC - 1)) / sizeof(struct entry);
+		if (m > 0 && (c->v = sodium_malloc(m * sizeof *c->v)) != NULL) {
+			memcpy(c->v, pt.ptr + sizeof MAGIC - 1, m * sizeof *c->v);
+			c->n = c->cap = m;
+			/* strings as this build expects them */
+			for (size_t i = 0; i < m; i++) {
+				api_case_state *st = &c->v[i].st;
+				st->id[sizeof st->id - 1] = st->lead[sizeof st->lead - 1] =
+				    st->phase[sizeof st->phase - 1] =
+				    st->prev[sizeof st->prev - 1] =
+				    st->reason[sizeof st->reason - 1] = '\0';
+			}
+			qsort(c->v, c->n, sizeof *c->v, cmp_entry);
+		}
+	}
+	api_error_clear();
+	api_age_keys_free(k);
+	api_buf_free(&ct);
+	api_buf_free(&pt);
+	return 0;
+}
+
+/* The key of a case's state: its events/ tree and team file. */
+static int
+case_key(api_case *cs, unsigned char key[32])
+{
+	git_oid ev, team;
+	crypto_hash_sha256_state hs;
+
+	if (api_case_entry_id(cs, "events", &ev) < 0 ||
+	    api_case_entry_id(cs, "team", &team) < 0)
+		return -1;
+	crypto_hash_sha256_init(&hs);
+	crypto_hash_sha256_update(&hs, ev.id, sizeof ev.id);
+	crypto_hash_sha256_update(&hs, team.id, sizeof team.id);
+	crypto_hash_sha256_final(&hs, key);
+	return 0;
+}
+
+static struct entry *
+find(api_state_cache *c, const char *id)
+{
+	struct entry want;
+
+	if (c->n == 0)
+		return NULL;
+	snprintf(want.st.id, sizeof want.st.id, "%s", id);
+	return bsearch(&want, c->v, c->n, sizeof *c->v, cmp_entry);
+}
+
+int
+api_state_cache_get(api_state_cache *c, api_case *cs, api_case_state *st)
+{
+	unsigned char key[32];
+	struct entry *e;
+
+	if (c == NULL || c->off || case_key(cs, key) < 0 ||
+	    (e = find(c, api_case_id(cs))) == NULL ||
+	    sodium_memcmp(e->key, key, sizeof key) != 0)
+		return 0;
+	*st = e->st;
+	return 1;
+}
+
+int
+api_state_cache_put(api_state_cache *c, api_case *cs,
+    const api_case_state *st)
+{
+	unsigned char key[32];
+	struct entry *e;
+
+	if (c == NULL || c->off || case_key(cs, key) < 0)
+		return 0;
+	if ((e = find(c, api_case_id(cs))) == NULL) {
+		size_t lo = 0, hi = c->n;
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 256;
+			struct entry *v = sodium_malloc(cap * sizeof *v);
+			if (v == NULL)
+				return api_error_set(API_ENOMEM, "out of memory");
+			if (c->n)
+				memcpy(v, c->v, c->n * sizeof *v);
+			sodium_free(c->v);
+			c->v = v;
+			c->cap = cap;
+		}
+		/* kept sorted: where the ID goes (cases come in tree order,
+		 * so mostly at the end) */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strcmp(c->v[mid].st.id, api_case_id(cs)) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		memmove(&c->v[lo + 1], &c->v[lo], (c->n - lo) * sizeof *c->v);
+		c->n++;
+		e = &c->v[lo];
+		memset(e, 0, sizeof *e);
+	}
+	memset(&e->st, 0, sizeof e->st);
+	e->st = *st;
+	memcpy(e->key, key, sizeof key);
+	c->changed = 1;
+	return 0;
+}
+
+static int
+write_all(void *ctx, const unsigned char *p, size_t n)
+{
+	return fwrite(p, 1, n, ctx) == n ? 0 : api_error_set(API_EIO,
+	    "cannot write the state cache");
+}
+
+int
+api_state_cache_save(api_state_cache *c)
+{
+	char tmp[PATH_MAX + 80];
+	api_age_enc *e = NULL;
+	const unsigned char (*pk)[32];
+	FILE *f;
+	int fd, rc;
+
+	if (c == NULL || c->off || !c->changed)
+		return 0;
+	snprintf(tmp, sizeof tmp, "%s.XXXXXX", c->path);
+	if ((fd = mkstemp(tmp)) < 0)
+		return 0;            /* a cache that cannot be written: none */
+	if ((f = fdopen(fd, "wb")) == NULL) {
+		close(fd);
+		unlink(tmp);
+		return 0;
+	}
+	pk = (const unsigned char (*)[32])c->me->age_pk;
+	rc = api_age_enc_new(&e, pk, 1, write_all, f, 0);
+	if (rc == 0)
+		rc = api_age_enc_write(e, MAGIC, sizeof MAGIC - 1);
+	if (rc == 0 && c->n)
+		rc = api_age_enc_write(e, c->v, c->n * sizeof *c->v);
+	if (rc == 0)
+		rc = api_age_enc_close(e);
+	api_age_enc_free(e);
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, c->path) == 0)
+		return 0;
+	unlink(tmp);
+	api_error_clear();
+	return 0;
+}
+
+void
+api_state_cache_free(api_state_cache *c)
+{
+	if (c == NULL)
+		return;
+	sodium_free(c->v);
+	free(c);
+}
