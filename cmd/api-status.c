@@ -1,5 +1,7 @@
 /* api-status - cases and phases; change a phase; schedule; due reminders. */
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "cli.h"
@@ -69,19 +71,33 @@ date_str(char buf[11], long d)
 
 /* ---- reading every case ------------------------------------------------- */
 
-static int
-read_case(void *ctx, const char *id)
+/* One case as a worker read it. */
+struct loaded {
+	char id[API_CASE_ID_LEN + 1];
+	int state;                   /* 0 not listed, 1 read, -1 failed */
+	int cached, keyed;           /* from the cache; key below valid */
+	unsigned char key[32];
+	api_case_state st;
+	api_team team;
+	char err[512];
+};
+
+/*
+ * Reads one case's state: from the cache when its events and team are as
+ * they were, else by decrypting its events.  Touches nothing shared but
+ * the (read-only) cache, so that workers run it side by side.
+ */
+static void
+load_case(struct scan *sc, struct loaded *r)
 {
-	struct scan *sc = ctx;
 	api_case *c = NULL;
-	struct row r;
 	/* leads, service staff and admins read every case's events */
 	int lead_or_service = strcmp(sc->role, "lead") == 0 ||
 	    strcmp(sc->role, "service") == 0 || strcmp(sc->role, "admin") == 0;
 	int rc;
 
-	memset(&r, 0, sizeof r);
-	if ((rc = api_case_load(sc->s, id, &c)) < 0)
+	r->state = 0;
+	if ((rc = api_case_load(sc->s, r->id, &c)) < 0)
 		goto fail;
 	if (api_case_purged(c))
 		goto out;            /* nothing of it can be read */
@@ -90,9 +106,12 @@ read_case(void *ctx, const char *id)
 		goto out;
 	if (!api_team_has(t, sc->me->handle) && !lead_or_service)
 		goto out;            /* not readable: not listed */
+	r->keyed = api_state_cache_key(c, r->key) == 0;
 	/* a state worked out before, from these very events: no need to
 	 * decrypt them again */
-	if (api_state_cache_get(sc->cache, c, &r.st) == 0) {
+	r->cached = r->keyed && api_state_cache_get(sc->cache, r->id, r->key,
+	    &r->st);
+	if (!r->cached) {
 		if (!lead_or_service && (rc = api_case_unlock(c, sc->me)) < 0)
 			goto fail;
 		/* service staff and admins hold only the events keys: go
@@ -101,53 +120,149 @@ read_case(void *ctx, const char *id)
 		    strcmp(sc->role, "admin") == 0) &&
 		    (rc = api_case_unlock_events(c, sc->me)) < 0)
 			goto fail;
-		if ((rc = api_case_state_load(c, sc->me, &r.st)) < 0 ||
-		    (rc = api_state_cache_put(sc->cache, c, &r.st)) < 0)
+		if ((rc = api_case_state_load(c, sc->me, &r->st)) < 0)
 			goto fail;
 	}
-	if ((rc = api_reads_add(&sc->reads, api_case_id(c))) < 0)
-		goto fail;
-	if (sc->only)
-		snprintf(r.st.lead, sizeof r.st.lead, "%s", sc->only);
-	if (sc->due) {
-		if ((rc = api_due_compute(&r.st, sc->conf, sc->as_of, sc->within,
-		    &sc->items, &sc->nitems)) < 0)
+	for (size_t i = 0; !sc->due && i < t->n; i++)
+		if ((rc = api_team_add(&r->team, t->member[i])) < 0)
 			goto fail;
-	} else {
-		api_due *v = NULL;
-		size_t n = 0;
-		/* the next thing due, however far away */
-		if ((rc = api_due_compute(&r.st, sc->conf, sc->as_of, 1L << 30, &v,
-		    &n)) < 0)
-			goto fail;
-		for (size_t i = 0; i < n; i++)
-			if (!r.has_next || v[i].date < r.next.date) {
-				r.next = v[i];
-				r.has_next = 1;
-			}
-		free(v);
-		for (size_t i = 0; i < t->n; i++)
-			if ((rc = api_team_add(&r.team, t->member[i])) < 0)
-				goto fail;
-		struct row *nr = realloc(sc->rows, (sc->nrows + 1) * sizeof *nr);
-		if (nr == NULL) {
-			rc = api_error_set(API_ENOMEM, "out of memory");
-			goto fail;
-		}
-		sc->rows = nr;
-		sc->rows[sc->nrows++] = r;
-		memset(&r, 0, sizeof r);
-	}
+	r->state = 1;
 	goto out;
 fail:
-	/* one unreadable or tampered case does not hide the others */
-	fprintf(stderr, "%s: %s\n", cli_name, api_error_last());
-	sc->errors++;
-	rc = 0;
+	snprintf(r->err, sizeof r->err, "%s", api_error_last());
+	r->state = -1;
 out:
-	api_team_free(&r.team);
 	api_case_free(c);
-	return rc == API_ENOMEM ? rc : 0;
+}
+
+/* What a case read adds to the run: the read log, the cache, the report
+ * or the listing.  Run in case order, by one thread. */
+static int
+use_case(struct scan *sc, struct loaded *l)
+{
+	struct row r;
+	int rc;
+
+	if (l->state < 0) {
+		/* one unreadable or tampered case does not hide the others */
+		fprintf(stderr, "%s: %s\n", cli_name, l->err);
+		sc->errors++;
+		return 0;
+	}
+	if (l->state == 0)
+		return 0;
+	if ((rc = api_reads_add(&sc->reads, l->id)) < 0 ||
+	    (!l->cached && l->keyed &&
+	    (rc = api_state_cache_put(sc->cache, l->key, &l->st)) < 0))
+		return rc;
+	memset(&r, 0, sizeof r);
+	r.st = l->st;
+	if (sc->only)
+		snprintf(r.st.lead, sizeof r.st.lead, "%s", sc->only);
+	if (sc->due)
+		return api_due_compute(&r.st, sc->conf, sc->as_of, sc->within,
+		    &sc->items, &sc->nitems);
+	api_due *v = NULL;
+	size_t n = 0;
+	/* the next thing due, however far away */
+	if ((rc = api_due_compute(&r.st, sc->conf, sc->as_of, 1L << 30, &v,
+	    &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!r.has_next || v[i].date < r.next.date) {
+			r.next = v[i];
+			r.has_next = 1;
+		}
+	free(v);
+	struct row *nr = realloc(sc->rows, (sc->nrows + 1) * sizeof *nr);
+	if (nr == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	r.team = l->team;            /* the row owns it now */
+	memset(&l->team, 0, sizeof l->team);
+	sc->rows = nr;
+	sc->rows[sc->nrows++] = r;
+	return 0;
+}
+
+static int
+read_case(void *ctx, const char *id)
+{
+	struct scan *sc = ctx;
+	struct loaded l;
+	int rc;
+
+	memset(&l, 0, sizeof l);
+	snprintf(l.id, sizeof l.id, "%s", id);
+	load_case(sc, &l);
+	rc = use_case(sc, &l);
+	api_team_free(&l.team);
+	return rc;
+}
+
+/* ---- every case, on every core ------------------------------------------- */
+
+struct pool {
+	struct scan *sc;
+	struct loaded *v;
+	size_t n, cap;
+	_Atomic size_t next;
+};
+
+static int
+collect_id(void *ctx, const char *id)
+{
+	struct pool *p = ctx;
+
+	if (p->n == p->cap) {
+		void *v = realloc(p->v, (p->cap = p->cap ? 2 * p->cap : 256) *
+		    sizeof *p->v);
+		if (v == NULL)
+			return api_error_set(API_ENOMEM, "out of memory");
+		p->v = v;
+	}
+	memset(&p->v[p->n], 0, sizeof p->v[p->n]);
+	snprintf(p->v[p->n++].id, sizeof p->v[0].id, "%s", id);
+	return 0;
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&p->next, 1)) < p->n)
+		load_case(p->sc, &p->v[i]);
+	return NULL;
+}
+
+/* Every case: read by as many threads as there are cores (decrypting
+ * the events is the work), then used in case order. */
+static int
+read_all(struct scan *sc)
+{
+	struct pool p = { sc, NULL, 0, 0, 0 };
+	pthread_t th[8];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nth = 0;
+	int rc = 0;
+
+	if (api_cases_each(sc->s, collect_id, &p) < 0)
+		return -1;
+	atomic_init(&p.next, 0);
+	for (nth = 0; nth + 1 < (size_t)(ncpu > 8 ? 8 : ncpu) && p.n > 8; nth++)
+		if (pthread_create(&th[nth], NULL, worker, &p) != 0)
+			break;
+	worker(&p);
+	for (size_t k = 0; k < nth; k++)
+		pthread_join(th[k], NULL);
+	for (size_t i = 0; i < p.n; i++) {
+		if (rc == 0)
+			rc = use_case(sc, &p.v[i]);
+		api_team_free(&p.v[i].team);
+	}
+	free(p.v);
+	return rc;
 }
 
 static void
@@ -478,7 +593,7 @@ main(int argc, char **argv)
 	} else {
 		if (api_state_cache_open(sc.s, me, &sc.cache) < 0)
 			cli_die_lib();
-		if (api_cases_each(sc.s, read_case, &sc) < 0)
+		if (read_all(&sc) < 0)
 			cli_die_lib();
 		api_state_cache_save(sc.cache);
 		api_state_cache_free(sc.cache);

@@ -668,15 +668,19 @@ typedef struct api_due {
 /*
  * The states of cases, kept between runs (cache.c): under the blob ids of
  * each case's events/ tree and team file, in an age file encrypted to
- * me.  get: 1 and *st when it holds the case as it is now, else 0.  A
+ * me.  get: 1 and *st when it holds case id under key, else 0.  A
  * cache that cannot be read or written is no cache; API_CACHE=0 in the
  * environment turns it off.
  */
 typedef struct api_state_cache api_state_cache;
 int api_state_cache_open(api_store *s, const api_identity *me,
 	api_state_cache **out);
-int api_state_cache_get(api_state_cache *c, api_case *cs, api_case_state *st);
-int api_state_cache_put(api_state_cache *c, api_case *cs,
+/* The key of a case's state: its events/ tree and team file as now. */
+int api_state_cache_key(api_case *cs, unsigned char key[32]);
+/* get is safe from several threads at once; put and save are not. */
+int api_state_cache_get(api_state_cache *c, const char *id,
+	const unsigned char key[32], api_case_state *st);
+int api_state_cache_put(api_state_cache *c, const unsigned char key[32],
 	const api_case_state *st);
 int api_state_cache_save(api_state_cache *c);
 void api_state_cache_free(api_state_cache *c);

@@ -135,9 +135,8 @@ api_state_cache_open(api_store *s, const api_identity *me,
 	return 0;
 }
 
-/* The key of a case's state: its events/ tree and team file. */
-static int
-case_key(api_case *cs, unsigned char key[32])
+int
+api_state_cache_key(api_case *cs, unsigned char key[32])
 {
 	git_oid ev, team;
 	crypto_hash_sha256_state hs;
@@ -164,29 +163,27 @@ find(api_state_cache *c, const char *id)
 }
 
 int
-api_state_cache_get(api_state_cache *c, api_case *cs, api_case_state *st)
+api_state_cache_get(api_state_cache *c, const char *id,
+    const unsigned char key[32], api_case_state *st)
 {
-	unsigned char key[32];
 	struct entry *e;
 
-	if (c == NULL || c->off || case_key(cs, key) < 0 ||
-	    (e = find(c, api_case_id(cs))) == NULL ||
-	    sodium_memcmp(e->key, key, sizeof key) != 0)
+	if (c == NULL || c->off || (e = find(c, id)) == NULL ||
+	    sodium_memcmp(e->key, key, 32) != 0)
 		return 0;
 	*st = e->st;
 	return 1;
 }
 
 int
-api_state_cache_put(api_state_cache *c, api_case *cs,
+api_state_cache_put(api_state_cache *c, const unsigned char key[32],
     const api_case_state *st)
 {
-	unsigned char key[32];
 	struct entry *e;
 
-	if (c == NULL || c->off || case_key(cs, key) < 0)
+	if (c == NULL || c->off)
 		return 0;
-	if ((e = find(c, api_case_id(cs))) == NULL) {
+	if ((e = find(c, st->id)) == NULL) {
 		size_t lo = 0, hi = c->n;
 		if (c->n == c->cap) {
 			size_t cap = c->cap ? 2 * c->cap : 256;
@@ -203,7 +200,7 @@ api_state_cache_put(api_state_cache *c, api_case *cs,
 		 * so mostly at the end) */
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
-			if (strcmp(c->v[mid].st.id, api_case_id(cs)) < 0)
+			if (strcmp(c->v[mid].st.id, st->id) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -213,9 +210,8 @@ api_state_cache_put(api_state_cache *c, api_case *cs,
 		e = &c->v[lo];
 		memset(e, 0, sizeof *e);
 	}
-	memset(&e->st, 0, sizeof e->st);
 	e->st = *st;
-	memcpy(e->key, key, sizeof key);
+	memcpy(e->key, key, 32);
 	c->changed = 1;
 	return 0;
 }
