@@ -420,25 +420,24 @@ main_has(git_tree *t, const char *path)
 	return has;
 }
 
-/* 1 when dir/key.for in t (a keys tree) is what main has for the case. */
+/* 1 when key.for in the case directory tree t is what main has for the
+ * case dir (cases/S/H/ID). */
 static int
 keyfor_matches(struct keyjoin *k, git_tree *t, const char *dir)
 {
 	api_buf want = { 0 };
-	git_tree_entry *e = NULL;
+	const git_tree_entry *e;
 	git_blob *b = NULL;
-	char path[64];
 	int m = 0;
 
-	snprintf(path, sizeof path, "%s/key.for", dir);
-	if (api_keyfor_of(k->main, dir, &want) == 0 &&
-	    git_tree_entry_bypath(&e, t, path) == 0 &&
+	if (t != NULL && (e = git_tree_entry_byname(t, "key.for")) != NULL &&
+	    api_keyfor_of(k->main, dir, &want) == 0 &&
 	    git_blob_lookup(&b, k->y->repo, git_tree_entry_id(e)) == 0)
 		m = (size_t)git_blob_rawsize(b) == want.len &&
 		    memcmp(git_blob_rawcontent(b), want.ptr, want.len) == 0;
 	git_blob_free(b);
-	git_tree_entry_free(e);
 	api_buf_free(&want);
+	api_error_clear();
 	return m;
 }
 
@@ -1062,14 +1061,15 @@ struct update {
 	char ref[256];
 };
 
-/* Calls fn for each case directory cases/S/H/ID of a keys tree. */
+/* Calls fn for each case directory cases/S/H/ID of a keys tree (depth 0:
+ * the root, 4: the case). */
 static int
 each_case_dir(git_repository *repo, git_tree *t, const char *dir, int depth,
     int (*fn)(void *, const char *, git_tree *), void *ctx)
 {
 	int rc = 0;
 
-	if (depth == 3)
+	if (depth == 4)
 		return fn(ctx, dir, t);
 	for (size_t i = 0; i < git_tree_entrycount(t) && rc == 0; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
@@ -1102,8 +1102,9 @@ key_kept(void *ctx, const char *dir, git_tree *old)
 	struct keycheck *c = ctx;
 	const char *id = dir + strlen(dir) - API_CASE_ID_LEN;
 	git_tree_entry *e = NULL;
+	git_tree *nt = NULL;
 	char path[64];
-	int same;
+	int same, bad;
 
 	snprintf(path, sizeof path, "%s/purged", dir);
 	if (main_has(c->kj.main, path))
@@ -1112,9 +1113,16 @@ key_kept(void *ctx, const char *dir, git_tree *old)
 		return api_error_set(API_EVERIFY, API_KEYS_REF ": the push drops "
 		    "the keys of case %s, which main does not record as purged", id);
 	same = git_oid_equal(git_tree_entry_id(e), git_tree_id(old));
+	if (!same && git_tree_lookup(&nt, c->kj.y->repo,
+	    git_tree_entry_id(e)) < 0) {
+		git_tree_entry_free(e);
+		return api_git_fail(API_EIO, dir);
+	}
 	git_tree_entry_free(e);
-	if (!same && keyfor_matches(&c->kj, c->oldkeys, dir) &&
-	    !keyfor_matches(&c->kj, c->newkeys, dir))
+	bad = !same && keyfor_matches(&c->kj, old, dir) &&
+	    !keyfor_matches(&c->kj, nt, dir);
+	git_tree_free(nt);
+	if (bad)
 		return api_error_set(API_EVERIFY, API_KEYS_REF ": the push replaces "
 		    "the keys of case %s, written for its team and recipient on "
 		    "main, with keys that are not (sync again: someone pushed "

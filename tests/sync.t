@@ -121,6 +121,37 @@ diag "$(cat err)"
 [ "$(refs "$D")" = "$before" ] && verified "$D"
 ok $? "... the store unchanged (its grant kept), api-verify passes"
 
+# --- a grant in one copy reaches the other's keys --------------------
+E=$T/e2 F=$T/f2
+api-clone -q "$SRV" "$E" > /dev/null && api-clone -q "$SRV" "$F" > /dev/null &&
+	api-keygen --handle s3 --no-passphrase -o s3.id > s3.pub 2> /dev/null &&
+	api-staff -C "$E" -i adm.id add --role caseworker s3.pub > /dev/null 2>&1 &&
+	api-grant -C "$E" -i ld.id "$C2" s3 > /dev/null 2>&1 &&
+	api-sync -q -C "$E" -i ld.id
+ok $? "two more copies; in one, a new member s3 is granted case C2 and synced"
+stale=$(tip "$F" refs/api/keys)
+api-sync -q -C "$F" -i cw2.id && same refs/api/keys "$E" "$F" "$SRV" &&
+	api-show -C "$F" -i s3.id --purpose test "$C2" 2> /dev/null | grep -q "intake two"
+ok $? "the other syncs: it takes the server's envelopes (written for the new team), and s3 reads C2 there"
+srv0=$(refs "$SRV")
+git -C "$F" push -f "$SRV" "$stale:refs/api/keys" > /dev/null 2> err
+[ $? -ne 0 ] && grep -q 'not' err && grep -q "$C2" err && [ "$(refs "$SRV")" = "$srv0" ]
+ok $? "the hook refuses the old envelopes pushed back over them, naming the case; the server unchanged"
+# a keys commit without C2's envelopes, signed by a member of staff with
+# stock git: the hook refuses it, as C2 is not purged on main
+API_DIR=$A ssh_staff "$W" k1 caseworker adm.id && api-sync -q -C "$A" -i cw1.id &&
+	rm -f "$W/kix" && GIT_INDEX_FILE=$W/kix git -C "$SRV" read-tree refs/api/keys &&
+	GIT_INDEX_FILE=$W/kix git -C "$SRV" rm -q -r --cached "$(cdir "$C2")" &&
+	kt=$(GIT_INDEX_FILE=$W/kix git -C "$SRV" write-tree) &&
+	kc=$(GIT_AUTHOR_NAME=k1 GIT_COMMITTER_NAME=k1 GIT_AUTHOR_EMAIL=k1@api \
+		GIT_COMMITTER_EMAIL=k1@api git -C "$SRV" -c gpg.format=ssh \
+		-c user.signingkey="$W/k1" commit-tree -S "$kt" -m "keys") &&
+	srv0=$(refs "$SRV")
+ok $? "a signed keys commit by a member of staff, without the envelopes of C2"
+git -C "$SRV" push -f "$SRV" "$kc:refs/api/keys" > /dev/null 2> err
+[ $? -ne 0 ] && grep -q "drops the keys of case $C2" err && [ "$(refs "$SRV")" = "$srv0" ]
+ok $? "the hook refuses it: 'drops the keys of case C2'; the server unchanged"
+
 # --- bad input ---------------------------------------------------------
 before=$(refs "$A")
 run timeout 60 api-sync -C "$A" -i cw1.id "file://$T/nowhere.git"
