@@ -535,6 +535,63 @@ key_walk(struct keyjoin *k, const char *dir, git_tree *l, git_tree *r,
 	return rc;
 }
 
+/*
+ * A keys commit as every one is made: a root commit, signed by a member
+ * of the staff of main (an active one, where active says so: a push must
+ * come from one; what a server holds may be older than a retirement).
+ */
+static int
+keys_signed(git_repository *repo, const git_oid *id, git_tree *main,
+    int active, const char *what)
+{
+	api_staff_list sl = { 0 };
+	git_commit *c = NULL;
+	unsigned char pk[32];
+	long i;
+	int rc;
+
+	if ((rc = api_verify_commit_sig(repo, id, pk)) == API_ESIG)
+		return api_error_set(API_EVERIFY, "%s: %s", what, api_error_last());
+	if (rc < 0)
+		return rc;
+	if ((rc = api_staff_from_tree(repo, main, &sl)) < 0)
+		return rc;
+	if ((i = api_staff_find_key(&sl, pk)) < 0 ||
+	    (active && sl.v[i].valid_until[0]))
+		rc = api_error_set(API_EVERIFY, "%s: signed by a key of no %smember "
+		    "of staff", what, active ? "active " : "");
+	else if (git_commit_lookup(&c, repo, id) < 0)
+		rc = api_git_fail(API_EIO, what);
+	else if (git_commit_parentcount(c) != 0)
+		rc = api_error_set(API_EVERIFY, "%s: not a root commit (the keys "
+		    "keep no history, so that a purge can remove them)", what);
+	git_commit_free(c);
+	api_staff_list_free(&sl);
+	return rc;
+}
+
+/* The fetched keys r where the store has none (a new copy): checked as
+ * made by a member of staff, then taken as they are. */
+static int
+take_keys(struct sync *y, const git_oid *r)
+{
+	git_commit *mc = NULL;
+	git_tree *mt = NULL;
+	git_oid m;
+	int rc;
+
+	if ((rc = ref_id(y->repo, MAIN_REF, &m)) < 0)
+		return rc;
+	if (git_commit_lookup(&mc, y->repo, &m) < 0 ||
+	    git_commit_tree(&mt, mc) < 0)
+		rc = api_git_fail(API_EIO, MAIN_REF);
+	else if ((rc = keys_signed(y->repo, r, mt, 0, y->label)) == 0)
+		rc = ref_move(y->repo, API_KEYS_REF, r, NULL, "api-sync: fetched");
+	git_tree_free(mt);
+	git_commit_free(mc);
+	return rc;
+}
+
 /* Joins the local keys with the fetched ones (r), for main as merged. */
 static int
 join_keys(struct sync *y, const git_oid *r)
@@ -548,7 +605,7 @@ join_keys(struct sync *y, const git_oid *r)
 	memset(&k, 0, sizeof k);
 	k.y = y;
 	if ((rc = ref_id(y->repo, API_KEYS_REF, &l)) == API_ENOTFOUND)
-		return ref_move(y->repo, API_KEYS_REF, r, NULL, "api-sync: fetched");
+		return take_keys(y, r);
 	if (rc < 0)
 		return rc;
 	if (git_oid_equal(&l, r))
@@ -563,6 +620,8 @@ join_keys(struct sync *y, const git_oid *r)
 		rc = api_git_fail(API_EIO, "cannot read the case keys");
 		goto out;
 	}
+	if ((rc = keys_signed(y->repo, r, k.main, 0, y->label)) < 0)
+		goto out;
 	if ((rc = key_walk(&k, "", lt, rt, 0)) < 0)
 		goto out;
 	if (k.n == 0)
@@ -1033,13 +1092,16 @@ api_clone(const char *url, const char *dir, const api_sync_opts *o,
 	{
 		git_oid k;
 		if (ref_id(repo, SYNC_NS "keys", &k) == 0 &&
-		    (rc = ref_move(repo, API_KEYS_REF, &k, NULL, "api-clone")) < 0)
+		    (rc = take_keys(&y, &k)) < 0)
 			goto out;
 	}
 	if ((rc = join_reads(&y)) < 0 ||
 	    (rc = ref_move(repo, y.track, &m, NULL, "api-clone")) < 0)
 		goto out;
-	rc = drop_refs(repo, SYNC_NS);
+	/* the fetch through origin also made refs/remotes/origin/: api-sync
+	 * never moves them, so that they would only grow stale */
+	if ((rc = drop_refs(repo, SYNC_NS)) == 0)
+		rc = drop_refs(repo, "refs/remotes/");
 out:
 	if (y.remote)
 		git_remote_free(y.remote);
@@ -1143,10 +1205,7 @@ check_keys(git_repository *repo, const struct update *u, git_tree *main)
 {
 	struct sync y;
 	struct keycheck c;
-	api_staff_list sl = { 0 };
 	git_commit *nc = NULL, *oc = NULL;
-	unsigned char pk[32];
-	long i;
 	int rc;
 
 	memset(&y, 0, sizeof y);
@@ -1157,25 +1216,10 @@ check_keys(git_repository *repo, const struct update *u, git_tree *main)
 	if (zero(&u->new))
 		return api_error_set(API_EVERIFY, "%s: deleting it would destroy "
 		    "the keys of every case", u->ref);
+	if ((rc = keys_signed(repo, &u->new, main, 1, u->ref)) < 0)
+		return rc;
 	if (git_commit_lookup(&nc, repo, &u->new) < 0)
 		return api_git_fail(API_EIO, u->ref);
-	rc = api_verify_commit_sig(repo, &u->new, pk);
-	if (rc == API_ESIG)
-		rc = api_error_set(API_EVERIFY, "%s: %s", u->ref, api_error_last());
-	if (rc < 0)
-		goto out;
-	if ((rc = api_staff_from_tree(repo, main, &sl)) < 0)
-		goto out;
-	if ((i = api_staff_find_key(&sl, pk)) < 0 || sl.v[i].valid_until[0]) {
-		rc = api_error_set(API_EVERIFY, "%s: signed by a key of no active "
-		    "member of staff", u->ref);
-		goto out;
-	}
-	if (git_commit_parentcount(nc) != 0) {
-		rc = api_error_set(API_EVERIFY, "%s: not a root commit (the keys "
-		    "keep no history, so that a purge can remove them)", u->ref);
-		goto out;
-	}
 	if (zero(&u->old))
 		goto out;
 	if (git_commit_lookup(&oc, repo, &u->old) < 0 ||
@@ -1186,7 +1230,6 @@ check_keys(git_repository *repo, const struct update *u, git_tree *main)
 	}
 	rc = each_case_dir(repo, c.oldkeys, "", 0, key_kept, &c);
 out:
-	api_staff_list_free(&sl);
 	git_tree_free(c.oldkeys);
 	git_tree_free(c.newkeys);
 	git_commit_free(nc);

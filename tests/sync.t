@@ -191,6 +191,17 @@ run api-sync -C "$A" -i cw1.id "$NH"
 [ $? -eq 1 ] && oneline err && grep -q 'rewritten' err && [ "$(refs "$A")" = "$before" ]
 ok $? "the server's main rewritten to an older commit: exit 1, 'rewritten', the store unchanged"
 
+# keys on a server without the hook, in a commit nobody signed
+NK=$T/nokeyhook.git
+git clone -q --bare "$SRV" "$NK" && api-sync -q -C "$A" -i cw1.id "$NK" &&
+	kc=$(git -C "$NK" commit-tree "$(git -C "$NK" rev-parse 'refs/api/keys^{tree}')" -m keys) &&
+	git -C "$NK" update-ref refs/api/keys "$kc" && api-log -C "$A" -i cw1.id "$C1" -m x > /dev/null 2>&1
+ok $? "a third server without the hook, whose keys someone replaced with an unsigned commit"
+before=$(refs "$A")
+run api-sync -C "$A" -i cw1.id "$NK"
+[ $? -eq 1 ] && oneline err && grep -q 'not signed\|signature' err && [ "$(git -C "$A" rev-parse refs/api/keys)" = "$(echo "$before" | sed -n 's| commit\trefs/api/keys$||p')" ]
+ok $? "api-sync refuses its keys: exit 1, one line, the store's keys unchanged"
+
 # --- the hook ----------------------------------------------------------
 srv0=$(refs "$SRV")
 git clone -q "$SRV" "$T/x" 2> /dev/null && git -C "$T/x" checkout -q main 2> /dev/null &&
@@ -205,7 +216,7 @@ git -C "$T/x" reset -q --hard origin/main &&
 git -C "$T/x" push origin main > /dev/null 2> err
 [ $? -ne 0 ] && grep -q 'push refused' err && [ "$(refs "$SRV")" = "$srv0" ]
 ok $? "... a commit that deletes a note; the server unchanged"
-git -C "$A" push -f "$SRV" main~1:main > /dev/null 2> err
+git -C "$A" push -f "$SRV" "$(tip "$SRV")~1:refs/heads/main" > /dev/null 2> err
 [ $? -ne 0 ] && grep -q 'rewrites' err && [ "$(refs "$SRV")" = "$srv0" ]
 ok $? "... a forced push of an older main (a rewrite); the server unchanged"
 git -C "$A" push "$SRV" :refs/api/keys > /dev/null 2> err
