@@ -8,6 +8,16 @@
 # is encrypted again; refusals change nothing, and a case the run cannot
 # finish stops it there, with the cases before it done and a rerun
 # finishing the rest.
+# Then the same in one step: api-staff retire HANDLE --revoke-all, run by
+# an admin, revokes the leaver everywhere, signed by a lead given with
+# --lead-identity (--lead-passphrase-fd for a protected one), then writes
+# the retirement, signed by the admin.  Without an identity that opens
+# the keys of every case the leaver is on (the admin's own holds no notes
+# keys) it changes nothing and the leaver stays active; usage errors and
+# unknown or retired handles change nothing; --reencrypt rewrites every
+# file; a case where the leaver is the last member stops it with the
+# cases before it done and the leaver not retired, and a rerun finishes,
+# the retirement too.
 . "$(dirname "$0")/lib.sh"
 
 umask 022
@@ -97,6 +107,20 @@ verified() {
 	[ $_v -eq 0 ] || diag "$(cat "$W/vout" "$W/verr")"
 }
 mark() { before=$(refs); main0=$(tip); }
+# status HANDLE: the status column of HANDLE in api-staff list (active,
+# retired; empty for no such member)
+status() { api-staff list 2> /dev/null | awk -F'\t' -v h="$1" '$1 == h { print $3 }'; }
+# signers A..B: "%G? %GS %an" of each commit of main in A..B, oldest
+# first, as stock git verifies them against main's allowed_signers
+signers() {
+	git -C "$S" show main:allowed_signers > "$W/allowed" &&
+		git -C "$S" -c gpg.ssh.allowedSignersFile="$W/allowed" log --reverse \
+			--format='%G? %GS %an' "$1" 2> /dev/null
+}
+# rep N LINE: LINE, N times
+rep() { _i=0; while [ $_i -lt "$1" ]; do echo "$2"; _i=$((_i + 1)); done; }
+# nkeys: how many commits the reflog of refs/api/keys holds
+nkeys() { git -C "$S" reflog refs/api/keys 2> /dev/null | wc -l; }
 
 # --- the staff and the cases --------------------------------------------------------
 bad=0
@@ -377,6 +401,245 @@ bad=0
 for c in $LS "$L0"; do [ "$(team "$c")" = cw ] || bad=1; done
 [ $bad -eq 0 ]
 ok $? "leaver3 is on no team any more"
+verified "api-verify: ok after leaver3's revokes"
+
+# --- api-staff retire --revoke-all: the staff and the cases -------------------------------------
+# ld2, a second lead with a protected identity, is added before the cases
+# below, so that their envelopes open for it too.  leaver4 is on K0
+# (cw2 leaver4) and on cases of cw, at least one before K0 in the case
+# tree.  ld3, a lead added after K0 was opened, holds the keys of those
+# but not of K0: a run with ld3 shows that the keys are checked before
+# anything is written.
+echo 'the second lead' > pw
+echo 'not the passphrase' > badpw
+bad=0
+api-keygen --handle ld2 --passphrase-fd 3 --work-factor 10 -o ld2.id 3< pw > ld2.pub 2> /dev/null &&
+	api-staff -i adm.id add --role lead ld2.pub < /dev/null 2> /dev/null || bad=1
+for h in ld3 leaver4 leaver5 leaver6 extra; do
+	api-keygen --handle $h --no-passphrase -o $h.id > $h.pub 2> /dev/null || bad=1
+done
+for h in leaver4 leaver5 leaver6; do
+	api-staff -i adm.id add --role caseworker $h.pub < /dev/null 2> /dev/null || bad=1
+done
+[ $bad -eq 0 ] && [ "$(status ld2)" = active ] && [ "$(status leaver4)" = active ] &&
+	[ "$(status leaver5)" = active ] && [ "$(status leaver6)" = active ] && [ -z "$(status extra)" ]
+ok $? "more staff: ld2 (lead, passphrase-protected identity), leaver4, leaver5, leaver6 (caseworkers); extra not added"
+
+# K0: the first case of cw2 whose ID sorts after H (so that cases before
+# it in the case tree are easy to come by), with leaver4 granted
+n=0 K0=
+while [ $n -lt 20 ]; do
+	n=$((n + 1))
+	c=$(new cw2 "Intake, for K0?") || break
+	[ "$(sorted "$c" H | head -n 1)" = H ] && K0=$c && break
+done
+[ -n "$K0" ] && grant "$K0" leaver4 && note "$K0" leaver4 "K0, by leaver4." &&
+	api-staff -i adm.id add --role lead ld3.pub < /dev/null 2> /dev/null
+ok $? "K0 (cw2 leaver4); then ld3 joins as a lead"
+KS=
+n=0
+while [ $n -lt 20 ]; do
+	n=$((n + 1))
+	c=$(new cw "Intake, with leaver4.") && grant "$c" leaver4 && note "$c" leaver4 "By leaver4." || break
+	KS="$KS $c"
+	[ $n -ge 2 ] && [ "$(sorted $KS "$K0" | head -n 1)" != "$K0" ] && break
+done
+KALL=$(sorted "$K0" $KS)
+KFIRST=$(sorted $KS | head -n 1)
+bad=0
+[ "$(team "$K0")" = "cw2 leaver4" ] || bad=1
+for c in $KS; do [ "$(team "$c")" = "cw leaver4" ] || bad=1; done
+[ $bad -eq 0 ] && [ -n "$KFIRST" ] && [ "$(sorted "$KFIRST" "$K0" | head -n 1)" = "$KFIRST" ]
+ok $? "cases: K0 (cw2 leaver4) and $(echo $KS | wc -w) cases of cw with leaver4 (cw leaver4), one of them before K0 in the case tree"
+OTHERS="$C1 $C2 $C3 $C4 $C5 $R1 $R2 $LS $L0"
+for c in $KALL $OTHERS; do state "$c" > "before-$c"; done
+FIRST=$(echo "$KALL" | head -n 1)
+
+# --- api-staff retire --revoke-all: refusals, usage ----------------------------------------------
+mark
+run api-staff -i adm.id retire leaver4 --revoke-all
+refused $? 1 "adm cannot open the keys of case $FIRST, which leaver4 is on; nothing changed" \
+	"retire leaver4 --revoke-all by the admin alone, who holds no notes keys: exit 1, one line naming the first of leaver4's cases, refs unchanged"
+[ "$(status leaver4)" = active ]
+ok $? "... leaver4 is not retired"
+casekey "$KFIRST" ld3.id x.key && ! casekey "$K0" ld3.id x.key
+ok $? "(ld3 opens the key.age of the first of leaver4's cases, before K0 in the case tree, and not K0's)"
+run api-staff -i adm.id retire leaver4 --revoke-all --lead-identity ld3.id
+refused $? 1 "ld3 cannot open the keys of case $K0, which leaver4 is on; nothing changed" \
+	"--lead-identity ld3.id: exit 1, one line naming K0, refs unchanged: nothing revoked on the cases before it (all keys are checked first)"
+[ "$(status leaver4)" = active ]
+ok $? "... leaver4 is not retired"
+run api-staff -i adm.id retire leaver4 --revoke-all --lead-identity ld2.id --lead-passphrase-fd 3 3< badpw
+refused $? 1 "wrong passphrase" "--lead-identity ld2.id with a wrong passphrase on --lead-passphrase-fd: exit 1, one line, refs unchanged"
+run api-staff -i adm.id retire leaver4 --lead-identity ld.id
+[ $? -eq 2 ] && [ ! -s out ] && oneline err && grep -q '^api-staff: ' err &&
+	grep -qF -- --revoke-all err && [ "$(refs)" = "$before" ] && [ "$(status leaver4)" = active ]
+ok $? "--lead-identity without --revoke-all: exit 2, one line naming --revoke-all, refs unchanged, leaver4 not retired"
+run api-staff -i adm.id retire leaver4 --reencrypt
+[ $? -eq 2 ] && [ ! -s out ] && oneline err && grep -qF -- --revoke-all err &&
+	[ "$(refs)" = "$before" ] && [ "$(status leaver4)" = active ]
+ok $? "--reencrypt without --revoke-all: exit 2, the same"
+run api-staff -i adm.id add --role caseworker extra.pub --revoke-all
+usage $? "add ... --revoke-all: exit 2, the usage, refs unchanged"
+[ -z "$(status extra)" ]
+ok $? "... extra not added"
+run api-staff list --revoke-all
+usage $? "list --revoke-all: exit 2, the usage"
+run api-staff -i adm.id retire levaer4 --revoke-all --lead-identity ld.id
+refused $? 1 "levaer4: no such member of staff" "retire levaer4 --revoke-all (no such member): exit 1, one line naming it, refs unchanged"
+run api-staff -i adm.id retire leaver --revoke-all --lead-identity ld.id
+refused $? 1 "leaver was already retired" "retire leaver --revoke-all (retired already): exit 1, one line, refs unchanged"
+
+# --- api-staff retire --revoke-all --lead-identity -------------------------------------------------
+NK=$(echo "$KALL" | wc -l)
+k0=$(nkeys)
+mark
+run api-staff -i adm.id retire leaver4 --revoke-all --lead-identity ld.id
+rc=$?
+want=$(for c in $KALL; do
+	if [ "$c" = "$K0" ]; then printf '%s\tcw2\n' "$c"; else printf '%s\tcw\n' "$c"; fi; done)
+[ $rc -eq 0 ] && [ "$(cat out)" = "$want" ] && oneline err &&
+	grep -q '^api-staff: retired leaver4, commit [0-9a-f]\{12\}$' err
+ok $? "api-staff -i adm.id retire leaver4 --revoke-all --lead-identity ld.id: exit 0, 'CASE<TAB>new team' for exactly leaver4's $NK cases in the order of the case tree; on stderr the retirement alone"
+[ $rc -eq 0 ] || diag "exit $rc: $(head -c 300 err)"
+[ "$(git -C "$S" rev-list --count "$main0..main")" = $((NK + 1)) ] &&
+	[ "$(trailers Api-Case "$main0..main")" = "$KALL" ] &&
+	[ "$(trailers Api-Action "$main0..main")" = "$(rep $NK revoke; echo staff-retire)" ] &&
+	[ "$(trailers Api-Object "$main0..main")" = "$(rep $NK 'team -leaver4'; echo staff/leaver4)" ] &&
+	[ "$(git -C "$S" log --reverse --format='%an %s' "$main0..main")" = \
+		"$(rep $NK 'ld team: access revoked'; echo 'adm staff: member retired')" ]
+ok $? "main: one commit per case in that order, 'team: access revoked' by ld, Api-Action: revoke, Api-Object: team -leaver4; then 'staff: member retired' by adm, Api-Action: staff-retire"
+[ "$(signers "$main0..main")" = "$(rep $NK 'G ld ld'; echo 'G adm adm')" ]
+ok $? "stock git verifies them: the revokes signed with ld's key, the retirement with adm's"
+[ "$(nkeys)" = $((k0 + NK)) ] &&
+	[ "$(git -C "$S" log -1 --format=%B refs/api/keys | git interpret-trailers --parse |
+		sed -n 's/^Api-Case: //p')" = "$(echo "$KALL" | tail -n 1)" ] &&
+	[ "$(git -C "$S" log -1 --format='%an %s' refs/api/keys)" = "ld keys: case keys written" ]
+ok $? "refs/api/keys: one commit per case, by ld, the last for the last case"
+bad=0
+for c in $KALL; do
+	[ "$(rcp "$c")" != "$(sed -n 2,3p "before-$c")" ] || bad=1
+	[ "$(envs "$c")" != "$(sed -n '4,$p' "before-$c")" ] || bad=1
+	casekey "$c" leaver4.id x.key && bad=1
+	evkey "$c" leaver4.id x.key && bad=1
+	casekey "$c" "$(team "$c").id" "now-$c.key" || bad=1
+	[ "$(opens "$c" "now-$c.key")" = "$(count "$c")" ] || bad=1
+	casekey "$c" ld.id x.key || bad=1
+done
+[ $bad -eq 0 ]
+ok $? "leaver4's cases: new recipient and envelopes; leaver4's identity opens no key.age or events.age; the remaining team's key.age opens every record; ld's too"
+bad=0
+for c in $KS; do [ "$(team "$c")" = cw ] || bad=1; done
+for c in $OTHERS; do state "$c" | cmp -s - "before-$c" || bad=1; done
+[ $bad -eq 0 ]
+ok $? "the teams: K0 cw2, the others cw; every other case untouched (team, recipient, envelopes)"
+api-staff list > list 2> /dev/null &&
+	grep -q "^leaver4	caseworker	retired	[^	]*	[0-9TZ:-]*Z	" list
+ok $? "api-staff list: leaver4 retired, with valid_until"
+mark
+run api-staff -i adm.id retire leaver4 --revoke-all --lead-identity ld.id
+refused $? 1 "leaver4 was already retired" "again: exit 1, one line (already retired), refs unchanged"
+
+# --- api-staff retire --revoke-all --reencrypt, by a protected lead ------------------------------------
+Q1=$(new cw "Intake of Q1.") && grant "$Q1" leaver5 && note "$Q1" leaver5 "Q1, by leaver5." &&
+	Q2=$(new leaver5 "Intake of Q2.") && grant "$Q2" cw2 &&
+	api-status -i leaver5.id "$Q2" --set active > /dev/null 2>&1
+bad=$?
+for c in "$Q1" "$Q2"; do
+	casekey "$c" leaver5.id "copy-$c.key" || bad=1
+	for k in notes events; do
+		for f in $(files "$c" $k); do
+			git -C "$S" show "main:$(cdir "$c")/$k/$f" |
+				age -d -i "copy-$c.key" > "plain0-$c-$f" 2> /dev/null || bad=1
+		done
+	done
+done
+[ $bad -eq 0 ] && [ "$(team "$Q1")" = "cw leaver5" ] && [ "$(team "$Q2")" = "leaver5 cw2" ]
+ok $? "cases Q1 (cw leaver5), Q2 (leaver5 cw2); leaver5 copies their keys, and the plain text of every record"
+for c in $KALL $OTHERS; do state "$c" > "before-$c"; done
+QALL=$(sorted "$Q1" "$Q2")
+mark
+run api-staff -i adm.id retire --revoke-all --reencrypt --lead-identity ld2.id --lead-passphrase-fd 3 leaver5 3< pw
+rc=$?
+want=$(for c in $QALL; do
+	if [ "$c" = "$Q1" ]; then printf '%s\tcw\n' "$c"; else printf '%s\tcw2\n' "$c"; fi; done)
+[ $rc -eq 0 ] && [ "$(cat out)" = "$want" ] && oneline err && grep -q '^api-staff: retired leaver5, commit ' err
+ok $? "retire --revoke-all --reencrypt --lead-identity ld2.id --lead-passphrase-fd 3 leaver5 (options before the handle): exit 0, 'CASE<TAB>new team' for Q1 and Q2"
+[ $rc -eq 0 ] || diag "exit $rc: $(head -c 300 err)"
+[ "$(trailers Api-Case "$main0..main")" = "$QALL" ] &&
+	[ "$(trailers Api-Action "$main0..main")" = "$(rep 2 revoke-reencrypt; echo staff-retire)" ] &&
+	[ "$(trailers Api-Object "$main0..main")" = "$(rep 2 'team -leaver5'; echo staff/leaver5)" ] &&
+	[ "$(signers "$main0..main")" = "$(rep 2 'G ld2 ld2'; echo 'G adm adm')" ]
+ok $? "main: Api-Action: revoke-reencrypt for each case, signed by ld2, then staff-retire, signed by adm"
+bad=0
+for c in $(git -C "$S" rev-list "$main0..main^"); do
+	id=$(git -C "$S" log -1 --format=%B "$c" | git interpret-trailers --parse | sed -n 's/^Api-Case: //p')
+	D=$(cdir "$id")
+	git -C "$S" diff-tree -r --no-commit-id --name-status "$c" | sort > ch
+	{ printf 'M\t%s/recipient\nM\t%s/team\n' "$D" "$D"
+	  for f in $(files "$id" notes); do printf 'M\t%s/notes/%s\n' "$D" "$f"; done
+	  for f in $(files "$id" events); do printf 'M\t%s/events/%s\n' "$D" "$f"; done; } |
+		sort | cmp -s - ch || bad=1
+done
+for c in "$Q1" "$Q2"; do
+	[ "$(opens "$c" "copy-$c.key")" = "0 0" ] || bad=1
+	casekey "$c" leaver5.id x.key && bad=1
+	casekey "$c" "$(team "$c").id" "now-$c.key" || bad=1
+	for k in notes events; do
+		for f in $(files "$c" $k); do
+			git -C "$S" show "main:$(cdir "$c")/$k/$f" | age -d -i "now-$c.key" 2> /dev/null |
+				cmp -s - "plain0-$c-$f" || bad=1
+		done
+	done
+done
+[ $bad -eq 0 ]
+ok $? "each revoke rewrites every note and event of its case; the keys leaver5 copied open none of them, the team's new keys each, with its old text"
+bad=0
+for c in $KALL $OTHERS; do state "$c" | cmp -s - "before-$c" || bad=1; done
+[ $bad -eq 0 ] && [ "$(status leaver5)" = retired ]
+ok $? "the other cases untouched; leaver5 retired"
+
+# --- api-staff retire --revoke-all: leaver6, the last member of M0 ---------------------------------
+MS=
+for i in 1 2; do c=$(new cw "Intake, with leaver6.") && grant "$c" leaver6 && MS="$MS $c"; done
+n=0
+while [ $n -lt 20 ]; do
+	n=$((n + 1))
+	M0=$(new leaver6 "Intake of M0.") || break
+	between "$M0" $MS && break
+	grant "$M0" cw && MS="$MS $M0"
+done
+between "$M0" $MS && [ "$(team "$M0")" = leaver6 ]
+ok $? "M0, whose team is leaver6 alone, and $(echo $MS | wc -w) cases with leaver6 on them, at least one before M0 in the case tree and one after"
+MBEFORE=$(sorted $MS | awk -v z="$M0" '$0 < z')
+MAFTER=$(sorted $MS | awk -v z="$M0" '$0 > z')
+for c in $MS "$M0"; do state "$c" > "before-$c"; done
+mark
+run api-staff -i adm.id retire leaver6 --revoke-all --lead-identity ld.id
+rc=$?
+[ $rc -eq 1 ] && oneline err && grep -q '^api-staff: ' err &&
+	grep -qF "revoking the last member of case $M0's team" err
+ok $? "retire leaver6 --revoke-all: exit 1, one line naming M0, where leaver6 is the last member"
+[ "$(cat out)" = "$(for c in $MBEFORE; do printf '%s\tcw\n' "$c"; done)" ] &&
+	[ "$(trailers Api-Case "$main0..main")" = "$MBEFORE" ] &&
+	[ "$(trailers Api-Action "$main0..main" | sort -u)" = revoke ]
+ok $? "stdout: 'CASE<TAB>cw' for each case before M0, each with its revoke commit on main, and no retirement commit"
+bad=0
+for c in $MBEFORE; do [ "$(team "$c")" = cw ] || bad=1; casekey "$c" leaver6.id x.key && bad=1; done
+for c in "$M0" $MAFTER; do state "$c" | cmp -s - "before-$c" || bad=1; done
+[ $bad -eq 0 ] && [ "$(status leaver6)" = active ]
+ok $? "the cases before M0 done, M0 and those after it untouched; leaver6 not retired"
+grant "$M0" cw
+mark
+run api-staff -i adm.id retire leaver6 --revoke-all --lead-identity ld.id
+[ $? -eq 0 ] && [ "$(cat out)" = "$(for c in "$M0" $MAFTER; do printf '%s\tcw\n' "$c"; done)" ] &&
+	oneline err && grep -q '^api-staff: retired leaver6, commit ' err &&
+	[ "$(trailers Api-Action "$main0..main")" = "$(rep $(echo "$M0" $MAFTER | wc -w) revoke; echo staff-retire)" ]
+ok $? "after a lead grants cw on M0, running it again finishes: M0 and the cases after it, then the retirement"
+bad=0
+for c in $MS "$M0"; do [ "$(team "$c")" = cw ] || bad=1; done
+[ $bad -eq 0 ] && [ "$(status leaver6)" = retired ]
+ok $? "leaver6 is on no team and retired"
 verified "api-verify: ok at the end"
 
 done_testing
