@@ -167,6 +167,7 @@ struct oncases {
 	api_store *s;
 	const char *handle;
 	size_t n;
+	int lead;                    /* the leaver was a lead */
 };
 
 /* Prints the ID of a case whose team lists oc->handle. */
@@ -196,7 +197,7 @@ revoke_before_retire(api_store *s, const api_identity *admin,
     const api_identity *lead, const char *handle, int reencrypt)
 {
 	char *h = (char *)handle;
-	struct allcases a = { s, &h, 1, NULL, 0 };
+	struct allcases a = { s, &h, 1, 0, NULL, 0 };
 	api_staff_list l;
 	api_conf *conf;
 	long k;
@@ -208,6 +209,8 @@ revoke_before_retire(api_store *s, const api_identity *admin,
 		cli_die("%s: no such member of staff", handle);
 	if (l.v[k].valid_until[0])
 		cli_die("%s was already retired on %s", handle, l.v[k].valid_until);
+	/* a lead holds the keys of every case: every case gets new ones */
+	a.all = strcmp(l.v[k].role, "lead") == 0;
 	if (api_store_conf(s, &conf) < 0 || api_cases_each(s, collect_case,
 	    &a) < 0)
 		cli_die_lib();
@@ -392,13 +395,24 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "retire") == 0 && !revoke) {
 		/* the cases the leaver is still on: their keys still open
 		 * them until a lead revokes the leaver there */
-		struct oncases oc = { s, op.handle, 0 };
+		struct oncases oc = { s, op.handle, 0, 0 };
+		api_staff_list sl;
+		if (api_store_staff(s, &sl) == 0) {
+			long k = api_staff_find(&sl, op.handle);
+			oc.lead = k >= 0 && strcmp(sl.v[k].role, "lead") == 0;
+			api_staff_list_free(&sl);
+		}
 		if (api_cases_each(s, list_case, &oc) < 0)
 			cli_die_lib();
 		if (oc.n)
 			fprintf(stderr, "api-staff: %s is still on the team of %zu "
 			    "case%s (listed on stdout); a lead revokes them with "
 			    "api revoke --all %s\n", op.handle, oc.n, oc.n == 1 ? "" : "s",
+			    op.handle);
+		if (oc.lead)
+			fprintf(stderr, "api-staff: %s was a lead, whose keys open "
+			    "every case until it is re-keyed: another lead re-keys "
+			    "them all with api revoke --all %s\n", op.handle,
 			    op.handle);
 		if (cli_flush())
 			return 1;

@@ -17,6 +17,7 @@
 
 struct teamop {
 	int revoke, reencrypt;
+	int nh;                              /* handles given; 0: re-key */
 	const api_identity *me;
 	const api_staff_list *staff;
 	api_case *cs;
@@ -191,9 +192,14 @@ team_build_main(void *ctx, api_tx *tx)
 		if (op->reencrypt && (rc = reencrypt(op, tx, w.dir)) < 0)
 			goto out;
 	}
-	rc = api_tx_message(tx, op->revoke ? "team: access revoked" :
-	    "team: access granted", op->revoke ? (op->reencrypt ?
-	    "revoke-reencrypt" : "revoke") : "grant", op->id, op->object);
+	if (op->revoke && op->nh == 0)
+		/* the team as it is, new keys: a leaving lead held the old */
+		rc = api_tx_message(tx, "team: case keys renewed", op->reencrypt ?
+		    "revoke-reencrypt" : "rekey", op->id, NULL);
+	else
+		rc = api_tx_message(tx, op->revoke ? "team: access revoked" :
+		    "team: access granted", op->revoke ? (op->reencrypt ?
+		    "revoke-reencrypt" : "revoke") : "grant", op->id, op->object);
 out:
 	api_buf_free(&b);
 	api_case_w_free(&w);
@@ -336,6 +342,7 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 
 	memset(&op, 0, sizeof op);
 	op.revoke = revoke;
+	op.nh = nh;
 	op.reencrypt = reencrypt;
 	op.staff = l;
 	op.me = me;
@@ -420,11 +427,11 @@ team_apply(api_store *s, const api_conf *conf, const api_staff_list *l,
 	api_case_free(op.cs);
 }
 
-/* --all: the cases whose team lists a handle */
+/* --all: every case whose team lists a handle (all: every case) */
 struct allcases {
 	api_store *s;
 	char **handles;
-	int nh;
+	int nh, all;
 	char (*ids)[API_CASE_ID_LEN + 1];
 	size_t n;
 };
@@ -439,7 +446,7 @@ collect_case(void *ctx, const char *id)
 	if (api_case_load(a->s, id, &c) < 0)
 		return -1;
 	for (int i = 0; !api_case_purged(c) && i < a->nh; i++)
-		on |= api_team_has(api_case_team(c), a->handles[i]);
+		on |= a->all || api_team_has(api_case_team(c), a->handles[i]);
 	api_case_free(c);
 	if (on) {
 		void *v = realloc(a->ids, (a->n + 1) * sizeof *a->ids);
@@ -451,40 +458,74 @@ collect_case(void *ctx, const char *id)
 	return 0;
 }
 
+/*
+ * The staff as the envelopes written for leavers must see them: each
+ * leaver retired (as of now, if not yet), so that no envelope goes to a
+ * leaving lead.  Returns 1 if a leaver is or was a lead: a lead holds the
+ * keys of every case, so every case must be re-keyed.
+ */
+static int
+leavers_gone(const api_staff_list *l, char **handles, int nh,
+    api_staff_list *out)
+{
+	int lead = 0;
+
+	*out = *l;
+	if ((out->v = calloc(l->n ? l->n : 1, sizeof *out->v)) == NULL)
+		cli_die("out of memory");
+	memcpy(out->v, l->v, l->n * sizeof *out->v);
+	for (int j = 0; j < nh; j++) {
+		long k = api_staff_find(l, handles[j]);
+		if (k < 0)
+			cli_die("%s: no such member of staff", handles[j]);
+		lead |= strcmp(l->v[k].role, "lead") == 0;
+		if (!out->v[k].valid_until[0] &&
+		    api_time_format(out->v[k].valid_until, (int64_t)time(NULL)) < 0)
+			cli_die_lib();
+	}
+	return lead;
+}
+
 /* --all: each handle from every case whose team lists it, one case after
  * the other (a commit on each ref per case); what is done stays done when
- * a later case fails, and running it again finishes the rest. */
+ * a later case fails, and running it again finishes the rest.  A leaving
+ * lead held the keys of every case: the cases whose team does not list
+ * them get new keys too (Api-Action: rekey). */
 static void
 revoke_all(api_store *s, const api_conf *conf, const api_staff_list *l,
     const api_identity *me, char **handles, int nh, int reencrypt)
 {
-	struct allcases a = { s, handles, nh, NULL, 0 };
+	struct allcases a = { s, handles, nh, 0, NULL, 0 };
 	char **mine = calloc((size_t)nh, sizeof *mine);
+	api_staff_list gone;
 
 	if (mine == NULL)
 		cli_die("out of memory");
 	/* a mistyped handle is on no team: it would find nothing to do,
 	 * and leave the leaver on every case */
-	for (int j = 0; j < nh; j++)
-		if (api_staff_find(l, handles[j]) < 0)
-			cli_die("%s: no such member of staff", handles[j]);
+	a.all = leavers_gone(l, handles, nh, &gone);
 	if (api_cases_each(s, collect_case, &a) < 0)
 		cli_die_lib();
 	for (size_t i = 0; i < a.n; i++) {
 		api_case *c;
-		int k = 0;
+		int k = 0, stale = 0;
 		if (api_case_load(s, a.ids[i], &c) < 0)
 			cli_die_lib();
 		for (int j = 0; j < nh; j++)
 			if (api_team_has(api_case_team(c), handles[j]))
 				mine[k++] = handles[j];
+		/* a case a leaving lead is not on: new keys all the same (a
+		 * rerun makes them again: it cannot tell whose envelopes an
+		 * age file holds) */
+		stale = k == 0 && a.all;
 		api_case_free(c);
 		/* revoked there meanwhile: else a revoke of nobody */
-		if (k == 0)
+		if (k == 0 && !stale)
 			continue;
-		team_apply(s, conf, l, me, a.ids[i], mine, k, 1, reencrypt, 1);
+		team_apply(s, conf, &gone, me, a.ids[i], mine, k, 1, reencrypt, 1);
 		fflush(stdout);
 	}
+	free(gone.v);
 	free(mine);
 	free(a.ids);
 }

@@ -640,6 +640,53 @@ bad=0
 for c in $MS "$M0"; do [ "$(team "$c")" = cw ] || bad=1; done
 [ $bad -eq 0 ] && [ "$(status leaver6)" = retired ]
 ok $? "leaver6 is on no team and retired"
-verified "api-verify: ok at the end"
+# --- a leaving lead: every case gets new keys ----------------------------
+# a lead holds the envelopes of every case (key.age goes to all active
+# leads), so its departure re-keys the cases whose team does not list it
+# too, and no envelope written in the run goes to it
+api-keygen --handle ldx --no-passphrase -o ldx.id > ldx.pub 2> /dev/null &&
+	api-staff -i adm.id add --role lead ldx.pub > /dev/null 2>&1 &&
+	X=$(api-new -i cw.id -m "intake x" 2> /dev/null) &&
+	Y=$(api-new -i cw.id -m "intake y" 2> /dev/null) && grant "$Y" ldx &&
+	casekey "$X" ldx.id x.key && casekey "$Y" ldx.id y.key
+ok $? "a lead ldx, on case Y but not X, opens both cases' key.age"
+live=$(api-status -i ld.id --json 2> /dev/null | grep -o '"case":"[0-9A-Z]*"' | wc -l)
+mark
+run api-staff -i adm.id retire ldx --revoke-all --lead-identity ld.id
+[ $? -eq 0 ] && [ "$(status ldx)" = retired ] &&
+	grep -q "^$Y	cw\$" out && grep -q "^$X	cw\$" out
+ok $? "retire ldx --revoke-all: exit 0, ldx retired; Y with its new team, X as it was, on stdout"
+[ "$(trailers Api-Action "$main0..main" | sort | uniq -c | awk '{print $2}' | tr '\n' ' ')" = "rekey revoke staff-retire " ] &&
+	[ "$(wc -l < out)" -eq "$live" ]
+ok $? "one revoke (Y), a rekey for every other case not purged, then the retirement"
+bad=0
+for c in "$X" "$Y"; do
+	casekey "$c" ldx.id z.key && bad=1
+	evkey "$c" ldx.id z.key && bad=1
+	casekey "$c" ld.id z.key || bad=1
+	casekey "$c" cw.id z.key || bad=1
+done
+[ $bad -eq 0 ]
+ok $? "ldx opens neither envelope of X or Y any more; the remaining lead and the team do"
+n=$(api-log -i cw.id "$X" -m "after ldx left" 2> /dev/null) &&
+	git -C "$S" show "main:$(cdir "$X")/notes/$n.md.age" > n.age &&
+	! age -d -i x.key n.age > /dev/null 2>&1 && ! age -d -i ldx.id n.age > /dev/null 2>&1 &&
+	api-show -i ld.id --purpose test "$X" 2> /dev/null | grep -q "after ldx left"
+ok $? "a note written afterwards: the keys ldx copied do not open it; the remaining lead reads it"
+verified "api-verify: ok after a lead left"
+api-keygen --handle ldy --no-passphrase -o ldy.id > ldy.pub 2> /dev/null &&
+	api-staff -i adm.id add --role lead ldy.pub > /dev/null 2>&1 &&
+	api-log -i cw.id "$X" -m "while ldy leads" > /dev/null 2>&1 &&
+	grant "$X" ld && casekey "$X" ldy.id y2.key
+ok $? "another lead ldy, on no team, opens X's key.age once it is written again"
+run api-staff -i adm.id retire ldy
+[ $? -eq 0 ] && grep -q 'ldy was a lead, whose keys open every case' err &&
+	grep -q 'api revoke --all ldy' err
+ok $? "api-staff retire ldy (no --revoke-all): stderr says a lead's keys open every case, and how to re-key"
+mark
+run api-revoke -i ld.id --all ldy
+[ $? -eq 0 ] && [ "$(trailers Api-Action "$main0..main" | sort -u)" = rekey ] &&
+	! casekey "$X" ldy.id z.key && casekey "$X" ld.id z.key
+ok $? "api-revoke --all ldy by a lead: every case re-keyed (Api-Action: rekey); ldy opens X's key.age no more"
 
 done_testing
