@@ -1224,7 +1224,7 @@ keys_commit(void *ctx, api_tx *tx)
 
 	for (size_t i = 0; i < b->n && rc == 0; i++)
 		rc = api_tx_put_envelopes(tx, b->c[i].id, b->sk + 64 * i, 1,
-		    b->sk + 64 * i + 32, 1, &b->team, b->staff);
+		    b->sk + 64 * i + 32, 1, &b->team, NULL, b->staff);
 	if (rc == 0)
 		rc = api_tx_message(tx, "keys: case keys written", "case-key", NULL,
 		    NULL);
