@@ -34,8 +34,9 @@ usage(FILE *f)
 }
 
 /* Text for the output: on a terminal, or in a TSV field, a control
- * character (a tab too) becomes a space, so that a note can neither
- * drive the terminal nor add a field. */
+ * character (a tab too; C1 controls, U+0080 to U+009F, as well) becomes
+ * a space, so that a note can neither drive the terminal nor add a
+ * field. */
 static void
 put(const struct search *x, const char *p, size_t n)
 {
@@ -43,7 +44,12 @@ put(const struct search *x, const char *p, size_t n)
 		unsigned char ch = (unsigned char)p[i];
 		if ((x->tty || x->tsv) && (ch < 0x20 || ch == 0x7f))
 			putchar(' ');
-		else
+		else if ((x->tty || x->tsv) && ch == 0xc2 && i + 1 < n &&
+		    (unsigned char)p[i + 1] >= 0x80 &&
+		    (unsigned char)p[i + 1] <= 0x9f) {
+			putchar(' ');
+			i++;
+		} else
 			putchar(ch);
 	}
 }
@@ -70,10 +76,11 @@ line_matches(struct search *x, const char *id, const char *note,
 	z[len] = '\0';
 	hit = regexec(&x->re, z, 1, &m, 0) == 0;
 	if (hit && !x->list) {
-		if (x->tsv)
-			printf("%s\t%s\t%s\t", id, note, date);
-		else
-			printf("%s %s %s: ", id, note, date);
+		/* the date is the note's own header: neutralised as its text */
+		printf("%s%c%s%c", id, x->tsv ? '\t' : ' ', note,
+		    x->tsv ? '\t' : ' ');
+		put(x, date, strlen(date));
+		fputs(x->tsv ? "\t" : ": ", stdout);
 		put(x, z, len);
 		end(x);
 	}
@@ -249,7 +256,13 @@ main(int argc, char **argv)
 			if ((rc = api_case_unlock(cs, me)) == API_EPERM)
 				cli_die("%s is not on the team of case %s", me->handle,
 				    api_case_id(cs));
-			if (rc < 0 || add_id(&x, api_case_id(cs)) < 0)
+			if (rc < 0)
+				cli_die_lib();
+			/* a case named twice (or by two prefixes) is searched once */
+			size_t j = 0;
+			while (j < x.n && strcmp(x.ids[j], api_case_id(cs)) != 0)
+				j++;
+			if (j == x.n && add_id(&x, api_case_id(cs)) < 0)
 				cli_die_lib();
 			api_case_free(cs);
 		}
