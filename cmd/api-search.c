@@ -60,31 +60,24 @@ end(const struct search *x)
 	putchar(x->nul ? '\0' : '\n');
 }
 
-/* One line of a note: printed when it matches. */
+/* One line of a note, NUL-terminated in the record's own (locked)
+ * buffer: printed when it matches. */
 static int
 line_matches(struct search *x, const char *id, const char *note,
     const char *date, const char *line, size_t len)
 {
 	regmatch_t m;
-	char *z;
-	int hit;
+	int hit = regexec(&x->re, line, 1, &m, 0) == 0;
 
-	/* regexec wants a string: the line, copied into locked memory */
-	if ((z = sodium_malloc(len + 1)) == NULL)
-		cli_die("out of memory");
-	memcpy(z, line, len);
-	z[len] = '\0';
-	hit = regexec(&x->re, z, 1, &m, 0) == 0;
 	if (hit && !x->list) {
 		/* the date is the note's own header: neutralised as its text */
 		printf("%s%c%s%c", id, x->tsv ? '\t' : ' ', note,
 		    x->tsv ? '\t' : ' ');
 		put(x, date, strlen(date));
 		fputs(x->tsv ? "\t" : ": ", stdout);
-		put(x, z, len);
+		put(x, line, len);
 		end(x);
 	}
-	sodium_free(z);
 	return hit;
 }
 
@@ -98,9 +91,10 @@ search_case(struct search *x, api_case *cs)
 
 	if (api_case_files(cs, "notes", &names, &n) < 0)
 		cli_die_lib();
+	api_record r = { 0 };            /* one record's buffers, reused */
 	for (size_t i = 0; i < n; i++) {
-		api_record r = { 0 };
-		const char *date, *type, *note, *p, *e;
+		const char *date, *type, *note, *p;
+		char *e;
 		long d;
 		if (!(x->list && any)) {
 			if (api_case_read(cs, x->me, "notes", names[i], &r) < 0)
@@ -112,19 +106,24 @@ search_case(struct search *x, api_case *cs)
 			    (x->since < 0 || (date && api_date_parse(date, &d) == 0 &&
 			    d >= x->since)))
 				for (p = r.body; p < r.body + r.bodylen; p = e + 1) {
+					/* each line ends in place for regexec (the
+					 * body is this run's own copy) */
 					e = memchr(p, '\n', (size_t)(r.body + r.bodylen - p));
 					if (e == NULL)
-						e = r.body + r.bodylen;
+						e = (char *)r.body + r.bodylen;
+					char end_ch = *e;
+					*e = '\0';
 					if (line_matches(x, api_case_id(cs), note ? note :
 					    names[i], date ? date : "-", p, (size_t)(e - p)))
 						any = 1;
+					*e = end_ch;
 					if (any && x->list)
 						break;
 				}
-			api_record_free(&r);
 		}
 		free(names[i]);
 	}
+	api_record_free(&r);
 	free(names);
 	if (any && x->list) {
 		printf("%s", api_case_id(cs));
