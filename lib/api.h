@@ -827,7 +827,7 @@ int api_readlog_each(api_store *s, const char *ref,
 
 typedef struct api_sync_opts {
 	int progress;                /* progress on stderr */
-	int tries;                   /* rounds when pushes are refused; 0: 10 */
+	int tries;                   /* rounds when pushes are refused; 0: 20 */
 	const char *ssh_key;         /* NULL: $API_SSH_KEY, else ssh-agent */
 } api_sync_opts;
 typedef struct api_sync_result {

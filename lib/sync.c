@@ -23,6 +23,9 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +41,7 @@
 #define MAIN_REF "refs/heads/main"
 #define SYNC_NS "refs/api/sync/"
 #define TRACK_NS "refs/api/remotes/"
-#define DEFAULT_TRIES 10
+#define DEFAULT_TRIES 20
 
 struct sync {
 	api_store *s;
@@ -50,8 +53,10 @@ struct sync {
 	const char *label;           /* the remote as the user named it */
 	char track[256];             /* TRACK_NS NAME "/main" */
 	char rejected[512];          /* the first ref the server refused */
+	char said[512];              /* the server's hook's refusal, if any */
 	int auth_tries;
 	int progress_shown;
+	char *local;                 /* a server on a path: its directory */
 };
 
 /* ---- callbacks ------------------------------------------------------------ */
@@ -124,6 +129,38 @@ cb_push_ref(const char *ref, const char *status, void *payload)
 	return 0;
 }
 
+/* What the server says on the side band: its hook's refusal among it. */
+static int
+cb_sideband(const char *str, int len, void *payload)
+{
+	struct sync *y = payload;
+	const char *p = NULL;
+
+	for (int i = 0; p == NULL && i + 12 <= len; i++)
+		if (memcmp(str + i, "push refused", 12) == 0)
+			p = str + i;
+	if (p != NULL && y->said[0] == '\0') {
+		size_t n = (size_t)(str + len - p);
+		n = strcspn(p, "\r\n") < n ? strcspn(p, "\r\n") : n;
+		snprintf(y->said, sizeof y->said, "%.*s", (int)n, p);
+	}
+	return 0;
+}
+
+/*
+ * A push the server's hook refused: worth another round only when the
+ * hook says someone pushed first; any other refusal stands.
+ */
+static int
+refused(struct sync *y, const char *why)
+{
+	if (strstr(why, "sync again") != NULL)
+		return api_error_set(API_EAGAIN, "%s refused the push: %s",
+		    y->label, why);
+	return api_error_set(API_EVERIFY, "%s refused the push: %s", y->label,
+	    why);
+}
+
 static void
 progress_done(struct sync *y)
 {
@@ -139,6 +176,7 @@ callbacks(struct sync *y, git_remote_callbacks *cb)
 	cb->transfer_progress = cb_fetch_progress;
 	cb->push_transfer_progress = cb_push_progress;
 	cb->push_update_reference = cb_push_ref;
+	cb->sideband_progress = cb_sideband;
 	cb->payload = y;
 }
 
@@ -807,6 +845,176 @@ join_reads(struct sync *y)
 
 /* Pushes refspecs; API_EAGAIN when the server refused one (someone
  * pushed first, or its hook said no: the message says which). */
+/* The server's hooks/pre-receive, run as git runs it, with the updates
+ * on its stdin; 0 when it lets them in (or there is none). */
+static int
+run_hook(struct sync *y, const char *updates)
+{
+	char hook[PATH_MAX + 32], msg[400] = "";
+	int in[2], err[2], status;
+	pid_t pid;
+	ssize_t n;
+	size_t len = 0;
+
+	snprintf(hook, sizeof hook, "%s/hooks/pre-receive", y->local);
+	if (access(hook, X_OK) != 0)
+		return 0;
+	if (pipe(in) < 0 || pipe(err) < 0)
+		return api_error_set(API_EIO, "%s: cannot run its hook", y->label);
+	if ((pid = fork()) < 0)
+		return api_error_set(API_EIO, "%s: cannot run its hook", y->label);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(err[1], 2);
+		dup2(err[1], 1);
+		close(in[1]);
+		close(err[0]);
+		if (chdir(y->local) == 0 && setenv("GIT_DIR", ".", 1) == 0) {
+			unsetenv("GIT_OBJECT_DIRECTORY");
+			unsetenv("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+			execl(hook, hook, (char *)NULL);
+		}
+		_exit(127);
+	}
+	close(in[0]);
+	close(err[1]);
+	void (*was)(int) = signal(SIGPIPE, SIG_IGN);
+	if (write(in[1], updates, strlen(updates)) < 0) {
+		/* the hook may stop reading: its status says what it thinks */
+	}
+	close(in[1]);
+	signal(SIGPIPE, was);
+	while ((n = read(err[0], msg + len, sizeof msg - 1 - len)) > 0)
+		len += (size_t)n;
+	msg[len] = '\0';
+	close(err[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	msg[strcspn(msg, "\n")] = '\0';
+	return refused(y, msg[0] ? msg : "its pre-receive hook said no");
+}
+
+/* The fetched value of the server's ref dst (zero: it had none). */
+static void
+fetched_of(struct sync *y, const char *dst, git_oid *out)
+{
+	char name[256];
+
+	if (strcmp(dst, MAIN_REF) == 0)
+		snprintf(name, sizeof name, SYNC_NS "main");
+	else if (strcmp(dst, API_KEYS_REF) == 0)
+		snprintf(name, sizeof name, SYNC_NS "keys");
+	else
+		snprintf(name, sizeof name, SYNC_NS "reads/%s",
+		    dst + strlen(API_READS_REF));
+	if (ref_id(y->repo, name, out) != 0)
+		memset(out, 0, sizeof *out);
+}
+
+/*
+ * A server on a path: libgit2 writes its refs there itself, by force,
+ * and runs no hook.  So the objects go up under names of this run's own,
+ * the hook is run as git would, and each ref is then moved from the value
+ * fetched to the new one by compare-and-swap: a push that got there first
+ * is never overwritten.
+ */
+static int
+push_local(struct sync *y, char **specs, size_t n)
+{
+	git_push_options po;
+	git_repository *srv = NULL;
+	git_strarray arr;
+	char nonce[17], **tmp = NULL, *updates = NULL;
+	git_oid *newv = NULL, *oldv = NULL;
+	size_t ulen = 0;
+	int rc = 0;
+
+	if ((tmp = calloc(n, sizeof *tmp)) == NULL ||
+	    (newv = calloc(n, sizeof *newv)) == NULL ||
+	    (oldv = calloc(n, sizeof *oldv)) == NULL ||
+	    (updates = calloc(n, 400)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	unsigned char rnd[8];
+	randombytes_buf(rnd, sizeof rnd);
+	sodium_bin2hex(nonce, sizeof nonce, rnd, sizeof rnd);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *src = specs[i] + (specs[i][0] == '+');
+		const char *colon = strchr(src, ':');
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)(colon - src), src);
+		if ((rc = ref_id(y->repo, name, &newv[i])) < 0)
+			break;
+		fetched_of(y, colon + 1, &oldv[i]);
+		if ((tmp[i] = malloc(strlen(name) + 64)) == NULL) {
+			rc = api_error_set(API_ENOMEM, "out of memory");
+			break;
+		}
+		sprintf(tmp[i], "%s:refs/api/incoming/%s/%zu", name, nonce, i);
+		ulen += (size_t)snprintf(updates + ulen, 400, "%s ",
+		    git_oid_tostr_s(&oldv[i]));
+		ulen += (size_t)snprintf(updates + ulen, 400, "%s %s\n",
+		    git_oid_tostr_s(&newv[i]), colon + 1);
+	}
+	if (rc < 0)
+		goto out;
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	callbacks(y, &po.callbacks);
+	arr.strings = tmp;
+	arr.count = n;
+	rc = git_remote_push(y->remote, &arr, &po);
+	progress_done(y);
+	if (rc < 0) {
+		rc = rc == GIT_ENONFASTFORWARD ? api_error_set(API_EAGAIN,
+		    "%s: someone pushed first", y->label) :
+		    api_git_fail(API_EIO, y->label);
+		goto out;
+	}
+	if (git_repository_open_ext(&srv, y->local, GIT_REPOSITORY_OPEN_NO_SEARCH,
+	    NULL) < 0) {
+		rc = api_git_fail(API_EIO, y->label);
+		goto out;
+	}
+	if ((rc = run_hook(y, updates)) < 0)
+		goto drop;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *dst = strchr(specs[i], ':') + 1;
+		git_reference *r = NULL;
+		int e = git_oid_is_zero(&oldv[i]) ?
+		    git_reference_create(&r, srv, dst, &newv[i], 0, "api-sync") :
+		    git_reference_create_matching(&r, srv, dst, &newv[i], 1, &oldv[i],
+		    "api-sync");
+		git_reference_free(r);
+		if (e == GIT_EMODIFIED || e == GIT_EEXISTS || e == GIT_ELOCKED)
+			rc = api_error_set(API_EAGAIN, "%s: %s changed meanwhile "
+			    "(someone pushed first)", y->label, dst);
+		else if (e < 0)
+			rc = api_git_fail(API_EIO, y->label);
+	}
+drop:
+	{
+		char prefix[64];
+		snprintf(prefix, sizeof prefix, "refs/api/incoming/%s/", nonce);
+		drop_refs(srv, prefix);
+	}
+out:
+	git_repository_free(srv);
+	for (size_t i = 0; tmp && i < n; i++)
+		free(tmp[i]);
+	free(tmp);
+	free(newv);
+	free(oldv);
+	free(updates);
+	if (rc == 0)
+		y->res->pushes++;
+	return rc;
+}
+
+/* Pushes refspecs; API_EAGAIN when the server refused one (someone
+ * pushed first, or its hook said no: the message says which). */
 static int
 push(struct sync *y, char **specs, size_t n)
 {
@@ -814,12 +1022,20 @@ push(struct sync *y, char **specs, size_t n)
 	git_strarray arr = { specs, n };
 	int rc;
 
+	if (y->local)
+		return push_local(y, specs, n);
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	callbacks(y, &po.callbacks);
-	y->rejected[0] = '\0';
+	y->rejected[0] = y->said[0] = '\0';
 	y->auth_tries = 0;
 	rc = git_remote_push(y->remote, &arr, &po);
 	progress_done(y);
+	if ((rc < 0 || y->rejected[0]) && y->said[0])
+		return refused(y, y->said);
+	/* the server moved on since the fetch: a new round */
+	if (rc == GIT_ENONFASTFORWARD)
+		return api_error_set(API_EAGAIN, "%s: someone pushed first",
+		    y->label);
 	if (rc < 0) {
 		const git_error *e = git_error_last();
 		/* a refusal by the server's hook arrives as an error */
@@ -954,7 +1170,10 @@ run(struct sync *y, int pushing)
 		if (rc != API_EAGAIN)
 			break;
 		snprintf(last, sizeof last, "%s", api_error_last());
-		usleep(10000 + randombytes_uniform(200000));
+		/* others push too: wait a while, longer each round, so that
+		 * the copies do not keep meeting at the server */
+		usleep(10000 + randombytes_uniform(50000 *
+		    (uint32_t)(y->res->rounds < 20 ? y->res->rounds : 20)));
 	}
 	drop_refs(y->repo, SYNC_NS);
 	if (rc == API_EAGAIN)
@@ -1006,7 +1225,18 @@ api_sync(api_store *s, const char *remote, const api_identity *me,
 		return api_error_set(API_ENOTFOUND, "%s: no such remote in store %s "
 		    "(add one with: git -C %s remote add %s URL)", y.label,
 		    api_store_path(s), api_store_path(s), y.label);
+	/* a server on a path, where libgit2 would write the refs itself */
+	{
+		const char *url = git_remote_url(y.remote);
+		const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 :
+		    strstr(url, "://") == NULL && access(url, F_OK) == 0 ? url : NULL;
+		if (path != NULL && (y.local = strdup(path)) == NULL) {
+			git_remote_free(y.remote);
+			return api_error_set(API_ENOMEM, "out of memory");
+		}
+	}
 	rc = run(&y, 1);
+	free(y.local);
 	git_remote_free(y.remote);
 	return rc;
 }

@@ -202,6 +202,20 @@ run api-sync -C "$A" -i cw1.id "$NK"
 [ $? -eq 1 ] && oneline err && grep -q 'not signed\|signature' err && [ "$(git -C "$A" rev-parse refs/api/keys)" = "$(echo "$before" | sed -n 's| commit\trefs/api/keys$||p')" ]
 ok $? "api-sync refuses its keys: exit 1, one line, the store's keys unchanged"
 
+# a server on a path runs its hook too (libgit2 would write its refs
+# itself): one that refuses everything
+RH=$T/refusing.git
+git clone -q --bare "$SRV" "$RH" && api-sync -q -C "$A" -i cw1.id "$RH" &&
+	printf '#!/bin/sh\necho "api-verify: push refused: this server says no" >&2\nexit 1\n' \
+		> "$RH/hooks/pre-receive" && chmod +x "$RH/hooks/pre-receive" &&
+	api-log -C "$A" -i cw1.id "$C1" -m "for the refusing server" > /dev/null 2>&1
+ok $? "a server on a path whose hook refuses every push"
+rh0=$(refs "$RH")
+run api-sync -C "$A" -i cw1.id "$RH"
+[ $? -eq 1 ] && oneline err && grep -q 'this server says no' err &&
+	[ "$(refs "$RH")" = "$rh0" ] && [ -z "$(git -C "$RH" for-each-ref refs/api/incoming/)" ]
+ok $? "api-sync to it: exit 1, the hook's reason on one line, the server's refs unchanged, no stray refs"
+
 # --- the hook ----------------------------------------------------------
 srv0=$(refs "$SRV")
 git clone -q "$SRV" "$T/x" 2> /dev/null && git -C "$T/x" checkout -q main 2> /dev/null &&
