@@ -6,7 +6,8 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: api-clone [-q] [--ssh-key FILE] URL [DIR]\n");
+	fprintf(f, "usage: api-clone [-q] [--ssh-key FILE] [--timeout SECONDS] URL "
+	    "[DIR]\n");
 }
 
 int
@@ -15,12 +16,14 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "ssh-key", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir;
 	int c, quiet = 0;
+	unsigned timeout = 60;
 	api_sync_opts o = { 0 };
 	api_sync_result r;
 
@@ -29,6 +32,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'q': quiet = 1; break;
 		case 'k': o.ssh_key = optarg; break;
+		case 'w': timeout = (unsigned)cli_int(optarg, "--timeout", 86400); break;
 		case 'h':
 			printf("api-clone - a new member's store from the copy on a "
 			    "git server\n");
@@ -46,6 +50,8 @@ main(int argc, char **argv)
 	if (dir == NULL || *dir == '\0')
 		cli_die("no directory: give DIR, or set API_DIR");
 	o.progress = !quiet && isatty(2);
+	cli_net_watch(&o, argv[optind], timeout);
+	cli_net_rmdir = dir;
 	if (api_clone(argv[optind], dir, &o, &r) < 0)
 		cli_die_lib();
 	if (!quiet)

@@ -7,8 +7,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: api-sync [-C DIR] [-i FILE] [--passphrase-fd N] "
-	    "[-q] [--tries N]\n                [--ssh-key FILE] [--json] "
-	    "[REMOTE]\n");
+	    "[-q] [--tries N]\n                [--ssh-key FILE] [--timeout SECONDS] "
+	    "[--json] [REMOTE]\n");
 }
 
 int
@@ -19,6 +19,7 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "tries", required_argument, NULL, 't' },
 		{ "ssh-key", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -26,6 +27,7 @@ main(int argc, char **argv)
 	};
 	const char *dir = NULL, *ident = NULL, *remote = "origin";
 	int c, pass_fd = -1, quiet = 0, json = 0;
+	unsigned timeout = 60;
 	api_sync_opts o = { 0 };
 	api_sync_result r;
 	api_identity *me;
@@ -40,6 +42,7 @@ main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 't': o.tries = cli_int(optarg, "--tries", 1000); break;
 		case 'k': o.ssh_key = optarg; break;
+		case 'w': timeout = (unsigned)cli_int(optarg, "--timeout", 86400); break;
 		case 'j': json = 1; break;
 		case 'h':
 			printf("api-sync - fetch, merge and push a store with its copy "
@@ -59,6 +62,7 @@ main(int argc, char **argv)
 	o.progress = !quiet && isatty(2);
 	s = cli_store(dir);
 	me = cli_identity(ident, pass_fd);
+	cli_net_watch(&o, remote, timeout);
 	if (api_sync(s, remote, me, &o, &r) < 0)
 		cli_die_lib();
 	if (json) {

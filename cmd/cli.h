@@ -7,6 +7,8 @@
 #define API_CLI_H
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -142,6 +144,60 @@ cli_flush(void)
 	}
 	return 0;
 }
+/* ---- a watchdog on a git server ---------------------------------------- */
+
+/*
+ * libgit2 1.5 has no timeout on a server that accepts a connection and
+ * then says nothing: a talk with the server that shows no sign of life
+ * for cli_net_timeout seconds ends the program, with nothing of the store
+ * half-changed (every ref moves by compare-and-swap; what a fetch left
+ * under refs/api/sync/ goes at the next run).
+ */
+static unsigned cli_net_timeout = 60;
+static const char *cli_net_server = "the server";
+static const char *cli_net_rmdir;       /* api-clone: its new store */
+
+static void
+cli_net_alarm(int sig)
+{
+	static const char tail[] = ": no answer; gave up waiting\n";
+	pid_t pid;
+
+	(void)sig;
+	if (write(2, cli_name, strlen(cli_name)) < 0 || write(2, ": ", 2) < 0 ||
+	    write(2, cli_net_server, strlen(cli_net_server)) < 0 ||
+	    write(2, tail, sizeof tail - 1) < 0)
+		_exit(1);
+	/* a clone half made goes (only what is safe in a signal handler) */
+	if (cli_net_rmdir != NULL && (pid = fork()) == 0) {
+		execl("/bin/rm", "rm", "-rf", "--", cli_net_rmdir, (char *)NULL);
+		_exit(127);
+	} else if (cli_net_rmdir != NULL && pid > 0)
+		waitpid(pid, NULL, 0);
+	_exit(1);
+}
+
+static void
+cli_net(void *ctx, int busy)
+{
+	(void)ctx;
+	alarm(busy ? cli_net_timeout : 0);
+}
+
+static inline void
+cli_net_watch(api_sync_opts *o, const char *server, unsigned timeout)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = cli_net_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	cli_net_server = server;
+	cli_net_timeout = timeout;
+	o->net = timeout ? cli_net : NULL;
+}
+
 /* ---- the read log ------------------------------------------------------ */
 
 /* --purpose TEXT: checked before anything is read, else a usage error */

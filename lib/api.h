@@ -829,6 +829,10 @@ typedef struct api_sync_opts {
 	int progress;                /* progress on stderr */
 	int tries;                   /* rounds when pushes are refused; 0: 20 */
 	const char *ssh_key;         /* NULL: $API_SSH_KEY, else ssh-agent */
+	/* called with 1 as a talk with the server starts and at each sign
+	 * of life from it, with 0 when it ends: a program's watchdog */
+	void (*net)(void *ctx, int busy);
+	void *net_ctx;
 } api_sync_opts;
 typedef struct api_sync_result {
 	size_t fetched;              /* commits of main the server brought */

@@ -61,6 +61,14 @@ struct sync {
 
 /* ---- callbacks ------------------------------------------------------------ */
 
+/* The server is being talked to (busy 1: and showed a sign of life). */
+static void
+net(struct sync *y, int busy)
+{
+	if (y->o && y->o->net)
+		y->o->net(y->o->net_ctx, busy);
+}
+
 static int
 cb_credentials(git_credential **out, const char *url, const char *user,
     unsigned int allowed, void *payload)
@@ -80,6 +88,11 @@ cb_credentials(git_credential **out, const char *url, const char *user,
 	if (allowed & GIT_CREDENTIAL_USERNAME)
 		return git_credential_username_new(out, user);
 	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		if (key != NULL && *key && access(key, R_OK) != 0) {
+			git_error_set(GIT_ERROR_SSH, "cannot read the ssh key %s: %s",
+			    key, strerror(errno));
+			return GIT_EAUTH;
+		}
 		if (key != NULL && *key)
 			return git_credential_ssh_key_new(out, user, NULL, key, NULL);
 		return git_credential_ssh_key_from_agent(out, user);
@@ -94,6 +107,7 @@ cb_fetch_progress(const git_indexer_progress *p, void *payload)
 {
 	struct sync *y = payload;
 
+	net(y, 1);
 	if (y->o && y->o->progress && p->total_objects > 0) {
 		fprintf(stderr, "\rapi-sync: received %u of %u objects",
 		    p->received_objects, p->total_objects);
@@ -109,6 +123,7 @@ cb_push_progress(unsigned int current, unsigned int total, size_t bytes,
 	struct sync *y = payload;
 
 	(void)bytes;
+	net(y, 1);
 	if (y->o && y->o->progress && total > 0) {
 		fprintf(stderr, "\rapi-sync: sent %u of %u objects", current,
 		    total);
@@ -136,6 +151,7 @@ cb_sideband(const char *str, int len, void *payload)
 	struct sync *y = payload;
 	const char *p = NULL;
 
+	net(y, 1);
 	for (int i = 0; p == NULL && i + 12 <= len; i++)
 		if (memcmp(str + i, "push refused", 12) == 0)
 			p = str + i;
@@ -721,7 +737,9 @@ fetch(struct sync *y)
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	y->auth_tries = 0;
+	net(y, 1);
 	rc = git_remote_fetch(y->remote, &arr, &fo, NULL);
+	net(y, 0);
 	progress_done(y);
 	if (rc < 0)
 		return api_git_fail(API_EIO, y->label);
@@ -965,7 +983,9 @@ push_local(struct sync *y, char **specs, size_t n)
 	callbacks(y, &po.callbacks);
 	arr.strings = tmp;
 	arr.count = n;
+	net(y, 1);
 	rc = git_remote_push(y->remote, &arr, &po);
+	net(y, 0);
 	progress_done(y);
 	if (rc < 0) {
 		rc = rc == GIT_ENONFASTFORWARD ? api_error_set(API_EAGAIN,
@@ -1028,7 +1048,9 @@ push(struct sync *y, char **specs, size_t n)
 	callbacks(y, &po.callbacks);
 	y->rejected[0] = y->said[0] = '\0';
 	y->auth_tries = 0;
+	net(y, 1);
 	rc = git_remote_push(y->remote, &arr, &po);
+	net(y, 0);
 	progress_done(y);
 	if ((rc < 0 || y->rejected[0]) && y->said[0])
 		return refused(y, y->said);
