@@ -605,13 +605,7 @@ main(int argc, char **argv)
 	}
 	s = cli_store_conf(dir, &conf);
 	me = cli_identity(ident, pass_fd);
-	{
-		api_staff_list l;
-		if (api_store_staff(s, &l) < 0 ||
-		    api_staff_require(&l, me, API_ROLES) < 0)
-			cli_die_lib();
-		api_staff_list_free(&l);
-	}
+	cli_require_staff(s, me);
 	marking = api_conf_get(conf, "export.marking");
 	if (marking == NULL || *marking == '\0')
 		marking = DEFAULT_MARKING;

@@ -236,13 +236,7 @@ main(int argc, char **argv)
 	x.s = cli_store(dir);
 	me = cli_identity(ident, pass_fd);
 	x.me = me;
-	{
-		api_staff_list l;
-		if (api_store_staff(x.s, &l) < 0 ||
-		    api_staff_require(&l, me, API_ROLES) < 0)
-			cli_die_lib();
-		api_staff_list_free(&l);
-	}
+	cli_require_staff(x.s, me);
 	/* the cases: those named (each must open), else every readable one */
 	if (optind + 1 < argc) {
 		for (int i = optind + 1; i < argc; i++) {

@@ -172,13 +172,7 @@ main(int argc, char **argv)
 	if (api_case_load(s, argv[optind], &cs) < 0)
 		cli_die_lib();
 	me = cli_identity(ident, pass_fd);
-	{
-		api_staff_list l;
-		if (api_store_staff(s, &l) < 0 ||
-		    api_staff_require(&l, me, API_ROLES) < 0)
-			cli_die_lib();
-		api_staff_list_free(&l);
-	}
+	cli_require_staff(s, me);
 	if ((rc = api_case_unlock(cs, me)) == API_EPERM)
 		refuse(s, me, api_case_id(cs));
 	if (rc == 0)         /* logged before anything is decrypted and shown */

@@ -144,6 +144,18 @@ cli_flush(void)
 	}
 	return 0;
 }
+/* Dies unless me is an active member of the store's staff (any role). */
+static inline void
+cli_require_staff(api_store *s, const api_identity *me)
+{
+	api_staff_list l;
+
+	if (api_store_staff(s, &l) < 0 || api_staff_require(&l, me,
+	    API_ROLES) < 0)
+		cli_die_lib();
+	api_staff_list_free(&l);
+}
+
 /* ---- a watchdog on a git server ---------------------------------------- */
 
 /*
