@@ -806,6 +806,100 @@ check_main(struct sync *y, const git_oid *r, int *has)
 	return 0;
 }
 
+/* ---- dropped read logs ----------------------------------------------------- */
+
+#define DROPPED_NS "refs/api/dropped/"
+
+/* The value of trailer key (with its colon and space) in msg, into out. */
+static int
+trailer_of(const char *msg, const char *key, char *out, size_t cap)
+{
+	const char *p = msg;
+	size_t kl = strlen(key);
+
+	for (; (p = strstr(p, key)) != NULL; p += kl)
+		if (p == msg || p[-1] == '\n') {
+			snprintf(out, cap, "%.*s", (int)strcspn(p + kl, "\n"), p + kl);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * An admin drops a year's read log after its retention (api-readlog
+ * drop), recording it on main: the copies and the server must drop it
+ * too, not bring it back.  The drops main records since hide (NULL: ever)
+ * are kept as refs/api/dropped/YEAR, which never leave this store, and
+ * the store's own log of each such year goes.
+ */
+static int
+scan_drops(git_repository *repo, const git_oid *tip, const git_oid *hide)
+{
+	git_revwalk *w = NULL;
+	git_oid id;
+	int rc = 0, err;
+
+	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push(w, tip) < 0 ||
+	    (hide && git_revwalk_hide(w, hide) < 0)) {
+		git_revwalk_free(w);
+		return api_git_fail(API_EIO, "cannot walk " MAIN_REF);
+	}
+	while (rc == 0 && (err = git_revwalk_next(&id, w)) == 0) {
+		git_commit *c = NULL;
+		char obj[128], marker[160];
+		if (git_commit_lookup(&c, repo, &id) < 0) {
+			rc = api_git_fail(API_EIO, MAIN_REF);
+			break;
+		}
+		if (strstr(git_commit_message(c), "\nApi-Action: readlog-drop\n") &&
+		    trailer_of(git_commit_message(c), "Api-Object: ", obj,
+		    sizeof obj) && api_readlog_year(obj) >= 0) {
+			git_reference *r = NULL;
+			snprintf(marker, sizeof marker, DROPPED_NS "%s",
+			    obj + strlen(API_READS_REF));
+			if (git_reference_create(&r, repo, marker, &id, 0,
+			    "api-sync: a dropped read log") < 0 &&
+			    git_error_last() && git_reference_lookup(&r, repo,
+			    marker) < 0)
+				rc = api_git_fail(API_EIO, marker);
+			git_reference_free(r);
+		}
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	if (rc < 0)
+		return rc;
+	/* and the store's own logs of those years go */
+	git_reference_iterator *it = NULL;
+	git_reference *m;
+	if (git_reference_iterator_glob_new(&it, repo, DROPPED_NS "*") < 0)
+		return api_git_fail(API_EIO, "cannot list refs");
+	while (git_reference_next(&m, it) == 0) {
+		char local[128];
+		git_reference *r = NULL;
+		snprintf(local, sizeof local, API_READS_REF "%s",
+		    git_reference_name(m) + strlen(DROPPED_NS));
+		if (git_reference_lookup(&r, repo, local) == 0)
+			git_reference_delete(r);
+		git_reference_free(r);
+		git_reference_free(m);
+	}
+	git_reference_iterator_free(it);
+	return 0;
+}
+
+/* 1 when main recorded the drop of the read log ref (reads/YEAR). */
+static int
+dropped(git_repository *repo, const char *ref)
+{
+	char marker[160];
+	git_oid id;
+
+	snprintf(marker, sizeof marker, DROPPED_NS "%s",
+	    ref + strlen(API_READS_REF));
+	return ref_id(repo, marker, &id) == 0;
+}
+
 /* The fetched read logs: checked, then joined with the local ones. */
 static int
 join_reads(struct sync *y)
@@ -836,6 +930,10 @@ join_reads(struct sync *y)
 			    y->label, local);
 			git_reference_free(ref);
 			break;
+		}
+		if (dropped(y->repo, local)) {
+			git_reference_free(ref);
+			continue;
 		}
 		hide = ref_id(y->repo, local, &l) == 0;
 		if ((rc = api_readlog_verify_range(y->s, local, year, r, hide ? &l :
@@ -959,19 +1057,23 @@ push_local(struct sync *y, char **specs, size_t n)
 	unsigned char rnd[8];
 	randombytes_buf(rnd, sizeof rnd);
 	sodium_bin2hex(nonce, sizeof nonce, rnd, sizeof rnd);
+	size_t nt = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *src = specs[i] + (specs[i][0] == '+');
 		const char *colon = strchr(src, ':');
 		char name[256];
 		snprintf(name, sizeof name, "%.*s", (int)(colon - src), src);
-		if ((rc = ref_id(y->repo, name, &newv[i])) < 0)
-			break;
 		fetched_of(y, colon + 1, &oldv[i]);
-		if ((tmp[i] = malloc(strlen(name) + 64)) == NULL) {
-			rc = api_error_set(API_ENOMEM, "out of memory");
-			break;
+		if (name[0] != '\0') {      /* else a deletion: new stays zero */
+			if ((rc = ref_id(y->repo, name, &newv[i])) < 0)
+				break;
+			if ((tmp[nt] = malloc(strlen(name) + 64)) == NULL) {
+				rc = api_error_set(API_ENOMEM, "out of memory");
+				break;
+			}
+			sprintf(tmp[nt++], "%s:refs/api/incoming/%s/%zu", name, nonce,
+			    i);
 		}
-		sprintf(tmp[i], "%s:refs/api/incoming/%s/%zu", name, nonce, i);
 		ulen += (size_t)snprintf(updates + ulen, 400, "%s ",
 		    git_oid_tostr_s(&oldv[i]));
 		ulen += (size_t)snprintf(updates + ulen, 400, "%s %s\n",
@@ -982,9 +1084,9 @@ push_local(struct sync *y, char **specs, size_t n)
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	callbacks(y, &po.callbacks);
 	arr.strings = tmp;
-	arr.count = n;
+	arr.count = nt;
 	net(y, 1);
-	rc = git_remote_push(y->remote, &arr, &po);
+	rc = nt ? git_remote_push(y->remote, &arr, &po) : 0;
 	net(y, 0);
 	progress_done(y);
 	if (rc < 0) {
@@ -1003,10 +1105,22 @@ push_local(struct sync *y, char **specs, size_t n)
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *dst = strchr(specs[i], ':') + 1;
 		git_reference *r = NULL;
-		int e = git_oid_is_zero(&oldv[i]) ?
-		    git_reference_create(&r, srv, dst, &newv[i], 0, "api-sync") :
-		    git_reference_create_matching(&r, srv, dst, &newv[i], 1, &oldv[i],
-		    "api-sync");
+		int e;
+		if (git_oid_is_zero(&newv[i])) {
+			/* a deletion, of the value fetched only */
+			e = git_reference_lookup(&r, srv, dst);
+			if (e == 0 && (git_reference_target(r) == NULL ||
+			    !git_oid_equal(git_reference_target(r), &oldv[i])))
+				e = GIT_EMODIFIED;
+			else if (e == 0)
+				e = git_reference_delete(r);
+			else if (e == GIT_ENOTFOUND)
+				e = 0;
+		} else
+			e = git_oid_is_zero(&oldv[i]) ?
+			    git_reference_create(&r, srv, dst, &newv[i], 0, "api-sync") :
+			    git_reference_create_matching(&r, srv, dst, &newv[i], 1,
+			    &oldv[i], "api-sync");
 		git_reference_free(r);
 		if (e == GIT_EMODIFIED || e == GIT_EEXISTS || e == GIT_ELOCKED)
 			rc = api_error_set(API_EAGAIN, "%s: %s changed meanwhile "
@@ -1122,6 +1236,31 @@ push_all(struct sync *y)
 		git_reference_free(ref);
 	}
 	git_reference_iterator_free(it);
+	/* the logs dropped here that the server still has: deleted there */
+	if (rc == 0 && git_reference_iterator_glob_new(&it, y->repo,
+	    SYNC_NS "reads/*") == 0) {
+		while (rc == 0 && git_reference_next(&ref, it) == 0) {
+			char local[128], *spec;
+			void *v;
+			snprintf(local, sizeof local, API_READS_REF "%s",
+			    git_reference_name(ref) + strlen(SYNC_NS "reads/"));
+			if (dropped(y->repo, local)) {
+				if ((v = realloc(specs, (n + 1) * sizeof *specs)) == NULL ||
+				    (spec = malloc(strlen(local) + 2)) == NULL) {
+					if (v)
+						specs = v;
+					rc = api_error_set(API_ENOMEM, "out of memory");
+				} else {
+					specs = v;
+					sprintf(spec, ":%s", local);
+					specs[n++] = spec;
+					send = 1;
+				}
+			}
+			git_reference_free(ref);
+		}
+		git_reference_iterator_free(it);
+	}
 	if (rc == 0 && send)
 		rc = push(y, specs, n);
 	/* the keys after main: a server's hook checks them against it */
@@ -1142,9 +1281,16 @@ round_once(struct sync *y, int pushing)
 	git_oid r, m, k;
 	int rc, has;
 
+	git_oid last;
+	int tracked = ref_id(y->repo, y->track, &last) == 0;
+
 	if ((rc = fetch(y)) < 0 || (rc = check_main(y, &r, &has)) < 0)
 		return rc;
 	if (has && (rc = join(y, MAIN_REF, &r, 1, 0)) < 0)
+		return rc;
+	/* the read logs main says were dropped since the last sync */
+	if (ref_id(y->repo, MAIN_REF, &m) == 0 && (rc = scan_drops(y->repo, &m,
+	    tracked ? &last : NULL)) < 0)
 		return rc;
 	if (ref_id(y->repo, SYNC_NS "keys", &k) == 0 &&
 	    (rc = join_keys(y, &k)) < 0)
@@ -1338,6 +1484,8 @@ api_clone(const char *url, const char *dir, const api_sync_opts *o,
 		rc = api_git_fail(API_EIO, dir);
 		goto out;
 	}
+	if ((rc = scan_drops(repo, &m, NULL)) < 0)
+		goto out;
 	if ((rc = api_store_open(&s, dir)) < 0)
 		goto out;
 	y.s = s;
@@ -1542,6 +1690,33 @@ parse_updates(const char *text, struct update **out, size_t *n)
 	return 0;
 }
 
+/* 0 when main (at tip) holds the record of the drop of read log ref. */
+static int
+records_drop(git_repository *repo, const git_oid *tip, const char *ref)
+{
+	git_revwalk *w = NULL;
+	git_oid id;
+	int found = 0;
+
+	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push(w, tip) < 0) {
+		git_revwalk_free(w);
+		return api_git_fail(API_EIO, MAIN_REF);
+	}
+	while (!found && git_revwalk_next(&id, w) == 0) {
+		git_commit *c = NULL;
+		char obj[128];
+		if (git_commit_lookup(&c, repo, &id) == 0 &&
+		    strstr(git_commit_message(c), "\nApi-Action: readlog-drop\n") &&
+		    trailer_of(git_commit_message(c), "Api-Object: ", obj,
+		    sizeof obj) && strcmp(obj, ref) == 0)
+			found = 1;
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	return found ? 0 : api_error_set(API_EVERIFY, "%s: a push may delete a "
+	    "read log only once main records its drop (api-readlog drop)", ref);
+}
+
 int
 api_receive_check(git_repository *repo, const char *updates)
 {
@@ -1592,7 +1767,11 @@ api_receive_check(git_repository *repo, const char *updates)
 			continue;
 		if (strcmp(u[i].ref, API_KEYS_REF) == 0)
 			rc = check_keys(repo, &u[i], main);
-		else if ((year = api_readlog_year(u[i].ref)) >= 0) {
+		else if ((year = api_readlog_year(u[i].ref)) >= 0 &&
+		    zero(&u[i].new)) {
+			/* gone only where main records its drop */
+			rc = records_drop(repo, &m, u[i].ref);
+		} else if (year >= 0) {
 			if ((rc = check_grows(repo, &u[i])) < 0)
 				break;
 			rc = api_readlog_verify_range(s, u[i].ref, year, &u[i].new,

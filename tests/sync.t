@@ -247,6 +247,35 @@ api-log -C "$B" -i cw2.id "$C1" -m "$CANARY" > /dev/null 2>&1 && api-sync -q -C 
 	! grep -q "$CANARY" objs && ! grep -rqa "$CANARY" "$SRV" "$B"
 ok $? "a canary note synced: not in any object or file of the server or the copy"
 
+# --- a dropped read log goes from the server and every copy ---------------
+# (a drop is for a year long past; here the current year's log is
+# dropped by a record an admin makes with stock git, as api-readlog drop
+# records it, since no log here is old enough)
+Y=$(date -u +%Y)
+api-sync -q -C "$A" -i cw1.id && api-sync -q -C "$B" -i cw2.id &&
+	git -C "$SRV" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null
+ok $? "A, B and the server in step, the server holding the read log of $Y"
+git -C "$A" push "$SRV" ":refs/api/reads/$Y" > /dev/null 2> err
+[ $? -ne 0 ] && grep -q 'only once main records its drop' err &&
+	git -C "$SRV" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null
+ok $? "the hook refuses to delete a read log whose drop main does not record"
+API_DIR=$A ssh_staff "$W" sadm admin adm.id && api-sync -q -C "$A" -i cw1.id &&
+	S=$A git_commit "$W" sadm "$(git -C "$A" rev-parse 'main^{tree}')" \
+	"$(printf 'readlog: a year'"'"'s read log dropped\n\nApi-Action: readlog-drop\nApi-Object: refs/api/reads/%s\nApi-Tip: %s' "$Y" "$(tip "$A" "refs/api/reads/$Y")")" &&
+	verified "$A"
+ok $? "an admin records the drop of the log of $Y on main in A"
+api-sync -q -C "$A" -i cw1.id
+[ $? -eq 0 ] && ! git -C "$A" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null &&
+	! git -C "$SRV" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null &&
+	same main "$A" "$SRV"
+ok $? "A syncs: its own log of $Y goes, and the server's (the hook lets the deletion in)"
+api-sync -q -C "$B" -i cw2.id && api-sync -q -C "$B" -i cw2.id &&
+	! git -C "$B" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null &&
+	! git -C "$SRV" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null &&
+	api-clone -q "$SRV" "$T/g" > /dev/null &&
+	! git -C "$T/g" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null
+ok $? "B syncs twice: its log of $Y goes too and does not come back; a new clone has none"
+
 # --- a purge travels: the envelopes go from every copy and the server --
 P=$(api-new -C "$A" -i cw1.id -m "to be purged" 2> /dev/null) &&
 	api-status -C "$A" -i cw1.id "$P" --set active --date 2014-02-01 > /dev/null 2>&1 &&
