@@ -355,7 +355,8 @@ static void
 sort_due(api_due *v, size_t n, long as_of)
 {
 	due_as_of = as_of;
-	qsort(v, n, sizeof *v, due_cmp);
+	if (n > 1)                   /* v is NULL when nothing is due */
+		qsort(v, n, sizeof *v, due_cmp);
 }
 
 static void
