@@ -75,7 +75,7 @@ check: all $(UNITS) $(TOOLS)
 	@B=$(B) sh scripts/run-tests $(UNITS) $(sort $(wildcard tests/*.t))
 
 asan:
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp$${LSAN_OPTIONS:+:$$LSAN_OPTIONS} \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0$${LSAN_OPTIONS:+:$$LSAN_OPTIONS} \
 	$(MAKE) B=build-asan CC=$(ASAN_CC) \
 		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 		LDFLAGS='-fsanitize=address,undefined' check
