@@ -76,6 +76,7 @@ check: all $(UNITS) $(TOOLS)
 
 asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0$${LSAN_OPTIONS:+:$$LSAN_OPTIONS} \
+	ASAN_OPTIONS=fast_unwind_on_malloc=0$${ASAN_OPTIONS:+:$$ASAN_OPTIONS} \
 	$(MAKE) B=build-asan CC=$(ASAN_CC) \
 		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 		LDFLAGS='-fsanitize=address,undefined' check

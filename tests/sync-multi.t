@@ -20,8 +20,9 @@ WRITERS=4
 EACH=50
 TOTAL=$((WRITERS * EACH))
 # rounds a sync may take when the server keeps refusing its push: four
-# copies push at random moments, so a few rounds are common
-TRIES=20
+# copies push at random moments, so a few rounds are common, and under
+# the sanitizers (make asan), where each round is slow, many
+TRIES=40
 OBJ_RE='[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z-[0-9a-hjkmnp-tv-z]{6}'
 t0=$(date +%s)
 
