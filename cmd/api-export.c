@@ -36,13 +36,46 @@ usage(FILE *f)
 
 /* ---- the tree ----------------------------------------------------------- */
 
+/*
+ * s (len bytes) into b (secret, NUL-terminated), control characters (C0
+ * but tab, newline and carriage return, DEL, C1) as U+FFFD: none reaches
+ * a terminal, roff or XML, where they are not allowed; with oneline, tab,
+ * newline and carriage return become spaces too.
+ */
+static void
+clean(api_buf *b, const char *s, size_t len, int oneline)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int rc = 0;
+
+	b->secret = 1;
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		if (p[i] == '\t' || p[i] == '\n' || p[i] == '\r')
+			rc = api_buf_append(b, oneline ? " " : (const char *)&p[i], 1);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			rc = api_buf_append(b, "\xef\xbf\xbd", 3);
+		else if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			rc = api_buf_append(b, "\xef\xbf\xbd", 3);
+			i++;
+		} else
+			rc = api_buf_append(b, &p[i], 1);
+	}
+	if (rc < 0 || api_buf_append(b, "", 1) < 0)
+		cli_die("out of memory");
+	b->len--;
+}
+
 static cmark_node *
 text_node(const char *s)
 {
 	cmark_node *t = cmark_node_new(CMARK_NODE_TEXT);
+	api_buf b = { 0 };
 
-	if (t == NULL || !cmark_node_set_literal(t, s))
+	clean(&b, s, strlen(s), 1);
+	if (t == NULL || !cmark_node_set_literal(t, (const char *)b.ptr))
 		cli_die("out of memory");
+	api_buf_free(&b);
 	return t;
 }
 
@@ -96,18 +129,77 @@ item(cmark_node *l, const char *k, const char *v)
 	add(p, text_node(v));
 }
 
+/* Set for LaTeX: links whose URL unsafe_url refuses are emptied, as
+ * cmark's safe default does in HTML (in the PDF they would be live); the
+ * text formats keep a note's links as written. */
+static int empty_unsafe_links;
+
+/* 1 for a URL that runs or opens something where a link should only
+ * point: the schemes cmark's safe default empties in HTML. */
+static int
+unsafe_url(const char *u)
+{
+	static const char *const bad[] = { "javascript:", "vbscript:", "file:",
+		"data:" };
+
+	while (*u == ' ' || *u == '\t')
+		u++;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		if (strncasecmp(u, bad[i], strlen(bad[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first image of the tree b, or NULL. */
+static cmark_node *
+first_image(cmark_node *b)
+{
+	cmark_iter *it = cmark_iter_new(b);
+	cmark_node *n = NULL;
+
+	if (it == NULL)
+		cli_die("out of memory");
+	while (cmark_iter_next(it) != CMARK_EVENT_DONE)
+		if (cmark_node_get_type(n = cmark_iter_get_node(it)) ==
+		    CMARK_NODE_IMAGE)
+			break;
+		else
+			n = NULL;
+	cmark_iter_free(it);
+	return n;
+}
+
 /* A note's body, parsed on its own: its blocks under doc, its headings
- * below level (a note cannot make a heading of the document's rank). */
+ * below level (a note cannot make a heading of the document's rank), its
+ * images made links to them (an HTML page fetches nothing, a LaTeX one
+ * includes no file), in LaTeX links that would run a script emptied. */
 static void
 graft(cmark_node *doc, const char *body, size_t len, int level)
 {
-	cmark_node *b = cmark_parse_document(body, len, CMARK_OPT_VALIDATE_UTF8);
+	api_buf clear = { 0 };
+	cmark_node *b, *n, *img, *a;
 	cmark_iter *it;
 	cmark_event_type ev;
-	cmark_node *n;
 
+	clean(&clear, body, len, 0);
+	b = cmark_parse_document((const char *)clear.ptr, clear.len,
+	    CMARK_OPT_VALIDATE_UTF8);
+	api_buf_free(&clear);
 	if (b == NULL)
 		cli_die("out of memory");
+	while ((img = first_image(b)) != NULL) {
+		if ((a = cmark_node_new(CMARK_NODE_LINK)) == NULL ||
+		    !cmark_node_set_url(a, cmark_node_get_url(img)) ||
+		    !cmark_node_set_title(a, cmark_node_get_title(img)))
+			cli_die("out of memory");
+		while ((n = cmark_node_first_child(img)) != NULL) {
+			cmark_node_unlink(n);
+			add(a, n);
+		}
+		if (!cmark_node_replace(img, a))
+			cli_die("cannot build the document");
+		cmark_node_free(img);
+	}
 	it = cmark_iter_new(b);
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
 		n = cmark_iter_get_node(it);
@@ -116,6 +208,10 @@ graft(cmark_node *doc, const char *body, size_t len, int level)
 			int l = cmark_node_get_heading_level(n) + level;
 			cmark_node_set_heading_level(n, l > 6 ? 6 : l);
 		}
+		if (ev == CMARK_EVENT_ENTER && cmark_node_get_type(n) ==
+		    CMARK_NODE_LINK && empty_unsafe_links &&
+		    unsafe_url(cmark_node_get_url(n)))
+			cmark_node_set_url(n, "");
 	}
 	cmark_iter_free(it);
 	while ((n = cmark_node_first_child(b)) != NULL) {
@@ -210,7 +306,8 @@ cover(const struct kase *k, const char *marking, const char *who)
 	return doc;
 }
 
-/* The records: the intake (the first note), then all others in order. */
+/* The records: the intake (the first note of type intake, which api-new
+ * writes, else the first note), then all others in order. */
 static cmark_node *
 records(const struct kase *k, const char *marking)
 {
@@ -219,6 +316,12 @@ records(const struct kase *k, const char *marking)
 
 	if (doc == NULL)
 		cli_die("out of memory");
+	for (size_t i = 0; i < k->n && intake == k->n; i++) {
+		const char *t = api_record_get(&k->v[i].r, "Type");
+		if (strcmp(k->v[i].kind, "notes") == 0 && t != NULL &&
+		    strcmp(t, "intake") == 0)
+			intake = i;
+	}
 	for (size_t i = 0; i < k->n && intake == k->n; i++)
 		if (strcmp(k->v[i].kind, "notes") == 0)
 			intake = i;
@@ -372,7 +475,8 @@ emit(api_buf *o, char *s)
 	free(s);
 }
 
-/* The marking for a roff request argument or a LaTeX command. */
+/* The marking for a roff request argument (.TH, whose titles would take
+ * % for the page number) or a LaTeX command. */
 static void
 escaped(api_buf *o, const char *s, enum fmt f)
 {
@@ -380,7 +484,8 @@ escaped(api_buf *o, const char *s, enum fmt f)
 		const char *e = NULL;
 		char one[2] = { *s, 0 };
 		if (f == F_MAN)
-			e = *s == '\\' ? "\\e" : *s == '"' ? "\\(dq" : NULL;
+			e = *s == '\\' ? "\\e" : *s == '"' ? "\\(dq" : *s == '%' ?
+			    "\\N'37'" : NULL;
 		else if (strchr("\\{}$&#^_%~", *s))
 			e = *s == '\\' ? "\\textbackslash{}" : *s == '^' ?
 			    "\\textasciicircum{}" : *s == '~' ? "\\textasciitilde{}" :
@@ -389,6 +494,52 @@ escaped(api_buf *o, const char *s, enum fmt f)
 			out_str(o, "\\");
 		out_str(o, e ? e : one);
 	}
+}
+
+/*
+ * roff in ASCII: every other character as \[uXXXX], which groff reads
+ * in any locale, without preconv (-k), as man(1) and mandoc do; a byte
+ * that is not UTF-8 as U+FFFD.
+ */
+static void
+man_ascii(api_buf *o)
+{
+	const unsigned char *p = o->ptr;
+	api_buf a = { 0 };
+
+	a.secret = 1;
+	for (size_t i = 0; i < o->len; ) {
+		unsigned c = p[i];
+		unsigned long cp = 0;
+		size_t n = 0;
+		int ok;
+
+		if (c < 0x80) {
+			if (api_buf_append(&a, &p[i++], 1) < 0)
+				cli_die("out of memory");
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		ok = n > 0 && i + n < o->len;
+		for (size_t k = 1; ok && k <= n; k++) {
+			ok = (p[i + k] & 0xc0) == 0x80;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (ok && ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 ||
+		    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)))
+			ok = 0;
+		if (!ok)
+			cp = 0xfffd, n = 0;
+		out_fmt(&a, "\\[u%04lX]", cp);
+		i += n + 1;
+	}
+	api_buf_free(o);
+	*o = a;
 }
 
 static const char html_head[] =
@@ -407,7 +558,12 @@ static const char html_style[] =
 	"margin-top:2em}\n"
 	"h3{border-bottom:1px solid #ccc;margin-top:1.6em}\n"
 	"pre{background:#f4f4f4;padding:.5em;overflow:auto}\n"
-	"@media print{body{margin:2.5em 0}}\n"
+	"figure.timeline{margin:1em 0}figure.timeline svg{max-width:100%;"
+	"height:auto}\n"
+	/* printed, the head and foot of the table repeat on every page and
+	 * keep the text clear of the fixed markings */
+	".sheet{border-collapse:collapse;width:100%}.sheet td{padding:0}\n"
+	"@media print{body{margin:0}.space{height:2.5em}}\n"
 	"</style>\n</head>\n<body>\n";
 
 static void
@@ -425,7 +581,10 @@ document(api_buf *o, struct kase *ks, size_t nk, enum fmt f,
 		xml_text(o, marking);
 		out_str(o, "</div>\n<div class=\"marking bottom\">");
 		xml_text(o, marking);
-		out_str(o, "</div>\n");
+		out_str(o, "</div>\n<table class=\"sheet\" role=\"presentation\">"
+		    "<thead><tr><td><div class=\"space\"></div></td></tr></thead>"
+		    "<tfoot><tr><td><div class=\"space\"></div></td></tr></tfoot>"
+		    "<tbody><tr><td>\n");
 		for (size_t i = 0; i < nk; i++) {
 			cmark_node *c = cover(&ks[i], marking, who);
 			cmark_node *r = records(&ks[i], marking);
@@ -437,20 +596,23 @@ document(api_buf *o, struct kase *ks, size_t nk, enum fmt f,
 			cmark_node_free(c);
 			cmark_node_free(r);
 		}
-		out_str(o, "</body>\n</html>\n");
+		out_str(o, "</td></tr></tbody></table>\n</body>\n</html>\n");
 		return;
 	}
 	if (f == F_MAN) {
-		/* the marking in the page header and footer: every page */
-		out_fmt(o, ".TH \"API-EXPORT\" \"7\" \"%s\" \"", today);
+		/* the marking in the middle of the page header and footer
+		 * (the fields manual and date): every page */
+		out_str(o, ".TH \"API-EXPORT\" \"7\" \"");
 		escaped(o, marking, f);
-		out_str(o, "\" \"");
+		out_fmt(o, "\" \"%s\" \"", today);
 		escaped(o, marking, f);
-		out_str(o, "\"\n");
+		/* U+FFFD, for a control character, where the device has none */
+		out_str(o, "\"\n.fchar \\[uFFFD] ?\n");
 	} else if (f == F_LATEX) {
 		out_str(o, "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n"
 		    "\\usepackage[T1]{fontenc}\n\\usepackage{hyperref}\n"
-		    "\\usepackage{fancyhdr}\n\\pagestyle{fancy}\n\\fancyhf{}\n"
+		    "\\usepackage{fancyhdr}\n\\DeclareUnicodeCharacter{FFFD}{\\fbox{?}}\n"
+		    "\\pagestyle{fancy}\n\\fancyhf{}\n"
 		    "\\fancyhead[C]{\\textbf{");
 		escaped(o, marking, f);
 		out_str(o, "}}\n\\fancyfoot[C]{\\textbf{");
@@ -459,6 +621,8 @@ document(api_buf *o, struct kase *ks, size_t nk, enum fmt f,
 	}
 	for (size_t i = 0; i < nk; i++) {
 		cmark_node *d = whole(&ks[i], marking, who);
+		if (f == F_COMMONMARK && i > 0)
+			out_str(o, "\n-----\n\n");     /* apart: a rule */
 		if (f == F_XML && nk > 1 && i > 0) {
 			/* one XML document: the cases after the first as
 			 * its children, without their own prologue */
@@ -484,6 +648,8 @@ document(api_buf *o, struct kase *ks, size_t nk, enum fmt f,
 	}
 	if (f == F_XML && nk > 1)
 		out_str(o, "</document>\n");
+	if (f == F_MAN)
+		man_ascii(o);
 	if (f == F_LATEX)
 		out_str(o, "\\end{document}\n");
 }
@@ -534,6 +700,16 @@ read_case(api_store *s, const api_identity *me, struct kase *k)
 	api_case_free(cs);
 }
 
+/* -o FILE while it is not complete: removed when the program dies. */
+static const char *out_partial;
+
+static void
+out_cleanup(void)
+{
+	if (out_partial != NULL)
+		unlink(out_partial);
+}
+
 /* -o FILE: made new, mode 0600, never over another file. */
 static FILE *
 open_out(const char *path)
@@ -544,6 +720,8 @@ open_out(const char *path)
 	if (fd < 0)
 		cli_die("%s: %s%s", path, strerror(errno), errno == EEXIST ?
 		    " (api-export writes only a new file)" : "");
+	out_partial = path;
+	atexit(out_cleanup);
 	if ((f = fdopen(fd, "w")) == NULL)
 		cli_die("%s: %s", path, strerror(errno));
 	return f;
@@ -564,7 +742,7 @@ main(int argc, char **argv)
 	const char *marking;
 	int c, pass_fd = -1, f = -1;
 	api_reads reads = { 0 };
-	api_buf doc = { 0 };
+	api_buf doc = { 0 }, mark = { 0 };
 	api_identity *me;
 	api_conf *conf;
 	api_store *s;
@@ -609,6 +787,8 @@ main(int argc, char **argv)
 	marking = api_conf_get(conf, "export.marking");
 	if (marking == NULL || *marking == '\0')
 		marking = DEFAULT_MARKING;
+	clean(&mark, marking, strlen(marking), 1);
+	marking = (const char *)mark.ptr;
 	nk = (size_t)(argc - optind);
 	if ((ks = calloc(nk, sizeof *ks)) == NULL)
 		cli_die("out of memory");
@@ -624,13 +804,12 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nk; i++)
 		read_case(s, me, &ks[i]);
 	doc.secret = 1;
+	empty_unsafe_links = f == F_LATEX;
 	document(&doc, ks, nk, (enum fmt)f, marking, me->handle, conf);
 	if (fwrite(doc.ptr, 1, doc.len, out) != doc.len || fflush(out) != 0 ||
-	    (out != stdout && fclose(out) != 0)) {
-		if (outp)
-			unlink(outp);
+	    (out != stdout && fclose(out) != 0))
 		cli_die("%s: write error", outp ? outp : "standard output");
-	}
+	out_partial = NULL;
 	if (outp)
 		fprintf(stderr, "api-export: wrote the plain text of %zu case%s to "
 		    "%s (mode 0600): it is not encrypted; keep it as the marking "
@@ -641,6 +820,7 @@ main(int argc, char **argv)
 	}
 	free(ks);
 	api_buf_free(&doc);
+	api_buf_free(&mark);
 	api_reads_free(&reads);
 	api_conf_free(conf);
 	api_identity_free(me);
