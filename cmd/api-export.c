@@ -18,7 +18,8 @@
 
 #include "items.h"
 
-#define DEFAULT_MARKING "CONFIDENTIAL - FOR OFFICIAL USE ONLY"
+/* as api-init writes programme.classification into api.conf */
+#define DEFAULT_MARKING "VS-NUR F\xc3\x9cR DEN DIENSTGEBRAUCH"
 
 enum fmt { F_HTML, F_MAN, F_LATEX, F_XML, F_COMMONMARK };
 
@@ -784,7 +785,8 @@ main(int argc, char **argv)
 	s = cli_store_conf(dir, &conf);
 	me = cli_identity(ident, pass_fd);
 	cli_require_staff(s, me);
-	marking = api_conf_get(conf, "export.marking");
+	/* the store's classification, which api-remind's mails carry too */
+	marking = api_conf_get(conf, "programme.classification");
 	if (marking == NULL || *marking == '\0')
 		marking = DEFAULT_MARKING;
 	clean(&mark, marking, strlen(marking), 1);

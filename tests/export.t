@@ -2,7 +2,7 @@
 # export.t - api-export: a case as one document in HTML, man, LaTeX, XML
 # and CommonMark.  For every format: every note's text and ID and every
 # event, the classification marking at the top and bottom of each case
-# (and export.marking in api.conf, set by an admin with stock git), the
+# (and programme.classification in api.conf, set by an admin with stock git), the
 # records in time order with the intake first, each note's Markdown
 # rendered, raw HTML and control characters kept out, roff and LaTeX
 # special characters escaped; HTML self-contained with the marking in
@@ -21,7 +21,7 @@ cd "$W" || exit 1
 S=$API_DIR
 YEAR=$(date -u +%Y)
 R=refs/api/reads/$YEAR
-DEFAULT="CONFIDENTIAL - FOR OFFICIAL USE ONLY"
+DEFAULT="VS-NUR FÜR DEN DIENSTGEBRAUCH"
 FORMATS="html man latex xml commonmark"
 have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -357,8 +357,10 @@ else
 fi
 
 # --- man ---------------------------------------------------------------------------------------
-[ "$(head -n 1 A.man)" = ".TH \"API-EXPORT\" \"7\" \"$DEFAULT\" \"$(date -u +%Y-%m-%d)\" \"$DEFAULT\"" ] ||
-	[ "$(head -n 1 A.man)" = ".TH \"API-EXPORT\" \"7\" \"$DEFAULT\" \"$(date +%Y-%m-%d)\" \"$DEFAULT\"" ]
+# the roff of the marking: ASCII, its Ü as \[u00DC]
+DROFF='VS-NUR F\[u00DC]R DEN DIENSTGEBRAUCH'
+[ "$(head -n 1 A.man)" = ".TH \"API-EXPORT\" \"7\" \"$DROFF\" \"$(date -u +%Y-%m-%d)\" \"$DROFF\"" ] ||
+	[ "$(head -n 1 A.man)" = ".TH \"API-EXPORT\" \"7\" \"$DROFF\" \"$(date +%Y-%m-%d)\" \"$DROFF\"" ]
 ok $? "man: .TH carries the marking for the page header and footer"
 grep -q '^\\&\.TH EVIL 1$' A.man && grep -q '^\\&\.so /etc/passwd$' A.man &&
 	grep -q "^\\\\&'br\$" A.man && ! grep -q '^\.so' A.man
@@ -376,7 +378,7 @@ else
 	skip "groff not installed"
 fi
 if have man; then
-	LC_ALL=C MANWIDTH=200 man -l A.man > man.txt 2> man.err
+	LC_ALL=C.UTF-8 MANWIDTH=200 man -l A.man > man.txt 2> man.err
 	[ $? -eq 0 ] && [ ! -s man.err ] && head -n 1 man.txt | grep -qF "$DEFAULT" &&
 		head -n 1 man.txt | grep -q '^API-EXPORT(7)' && tail -n 1 man.txt | grep -qF "$DEFAULT"
 	ok $? "man: man -l renders it, the marking in the header line and in the footer"
@@ -601,14 +603,14 @@ rm -f "$S/$R.lock"
 
 # --- the marking from api.conf ---------------------------------------------------------------------
 MARK='STAFF ONLY & NEED-TO-KNOW (100%) #7'
-gitconf export.marking "$MARK"
-ok $? "sadm sets export.marking (with & % # in it) by a signed stock-git commit; api-verify passes"
+gitconf programme.classification "$MARK"
+ok $? "sadm sets programme.classification (with & % # in it) by a signed stock-git commit; api-verify passes"
 for f in $FORMATS; do
 	run api-export -i cw.id --to $f "$A"
 	rc=$?
 	cp out "M.$f"
 	[ $rc -eq 0 ] && [ "$(tokens $f "M.$f" "$MARK" "$A")" = MHRM ] && ! grep -qF "$DEFAULT" "M.$f"
-	ok $? "$f: export.marking opens and closes the case; the default is gone"
+	ok $? "$f: programme.classification opens and closes the case; the default is gone"
 done
 grep -qxF '<div class="marking top">STAFF ONLY &amp; NEED-TO-KNOW (100%) #7</div>' M.html &&
 	grep -qxF '<div class="marking bottom">STAFF ONLY &amp; NEED-TO-KNOW (100%) #7</div>' M.html
