@@ -5,6 +5,7 @@
  *   bench-store [--quick] write DIR
  *   bench-store [--quick] verify DIR API-VERIFY
  *   bench-store [--quick] casework DIR BINDIR
+ *   bench-store [--quick] figures DIR BINDIR
  *
  * write: the latency of one signed write (one new file: a note into an
  *     existing case, by a caseworker on its team, built as api-log builds
@@ -21,7 +22,8 @@
  *     "git log --show-signature" with the store's allowed_signers on the
  *     same history.  git runs ssh-keygen once per commit, so when the
  *     whole history would take it more than a minute it is timed on the
- *     newest 1,000 commits, and the table says so.  Target: 50 times git.
+ *     newest 1,000 commits, and the table says so.  Targets: 50 times git,
+ *     and 10,000 commits/s (issue 8).
  * casework: the programs in BINDIR as users run them.  api-log (one note
  *     and its contact event) into a store of 100 notes and one of 100,000
  *     (2,000 cases of 50), 21 runs each, the stores taking turns, on disk
@@ -35,6 +37,30 @@
  *     cache, then again, and the listing: events read per second over
  *     what X25519 alone allows (measured in the same run); no target yet.
  *     main is rewound and the runs' loose objects removed afterwards.
+ * figures: the rest of issue 8's figures, one table, by the programs in
+ *     BINDIR on stores kept in DIR (the casework ones, and cases-20x50,
+ *     1/100 of the large one; cases-1x1000, one case of 1,000 notes;
+ *     cases-100x50, 100 cases).  api-status --due over every case of the
+ *     large store and of 1/100, as the service identity and as a lead:
+ *     cold (an empty state cache, $XDG_CACHE_HOME a directory of the run,
+ *     and the store's files dropped from the page cache), targets 1 s and
+ *     2 times X25519 alone on one core for what it must open (measured in
+ *     the same run); then warm, the median of further runs, target 50 ms,
+ *     against api-status --help (process start and libgit2 init).
+ *     api-show of the case of 1,000 notes and of one of 10, median,
+ *     target 100 ms.  api-search --identity LEAD -l over the 100 cases
+ *     and over one, a pattern in no note, against a naive pipeline (per
+ *     note git cat-file, age -d with the case keys from key.age, grep -q)
+ *     timed on 4 cases and scaled.  The peak resident memory (ru_maxrss)
+ *     of every program run here, api-clone and api-sync (one note pushed
+ *     to a copy of the large store) too, target 64 MiB; programs are
+ *     forked by a helper forked at start, so that the tool's own pages do
+ *     not count.  git gc on copies of the large store and of 1/100: all
+ *     their files over the blobs of notes/ and events/ on main, target
+ *     1.3.  api-verify over the history of "verify", target 10,000
+ *     commits/s.  The stores are rewound and pruned afterwards; scratch
+ *     (copies, clone, cache, the naive search's keys) in DIR/figures.tmp,
+ *     removed.
  *
  * Stores are made through the library (api_store_create, an init commit
  * as api-init makes it, a caseworker added as api-staff adds one), in the
@@ -63,6 +89,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -77,6 +105,7 @@
 
 #define WRITE_TARGET 1.5
 #define VERIFY_TARGET 50.0
+#define VERIFY_RATE 10000.0      /* commits/s, issue 8 */
 #define FILES_PER_CASE 10        /* team, recipient, 4 notes, 4 events */
 #define FILL_CASES 1000          /* cases per commit while filling */
 #define NEW_CASE_EVERY 10        /* history: every 10th write opens a case */
@@ -98,12 +127,13 @@ struct config {
 	int reps;                /* API-VERIFY runs, best of */
 	size_t cw_cases;         /* cases of CW_NOTES notes, casework */
 	int cw_runs, cw_naive;   /* api-log runs, naive runs a store, casework */
+	int fg_runs;             /* timed runs of a warm figure, figures */
 };
 
 static const struct config full = { 1000, 100000, 41, 3, 10000, 1000, 3,
-	2000, 21, 7 };
+	2000, 21, 7, 7 };
 static const struct config quick = { 1000, 10000, 21, 2, 1000, 200, 3,
-	200, 11, 3 };
+	200, 11, 3, 3 };
 
 /* the admin and the caseworker; in the casework stores also a lead and
  * service staff (the cron identity of api-remind) */
@@ -115,7 +145,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: bench-store [--quick] write DIR\n"
 	    "       bench-store [--quick] verify DIR API-VERIFY\n"
-	    "       bench-store [--quick] casework DIR BINDIR\n");
+	    "       bench-store [--quick] casework DIR BINDIR\n"
+	    "       bench-store [--quick] figures DIR BINDIR\n");
 	exit(2);
 }
 
@@ -958,16 +989,208 @@ history_store(char path[PATH_MAX], const char *dir, size_t writes)
 	fprintf(stderr, "bench-store: made in %.0f s\n", now() - t0);
 }
 
+/* ---- running programs ---------------------------------------------------- */
+
+/* The peak resident memory of the last program run() ran, in KiB. */
+static long last_rss_kb;
+
+/* In a new child: its output to fd, stock git settings, then argv. */
+static void __attribute__((noreturn))
+child_exec(char *const argv[], int fd)
+{
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+	/* stock git as an auditor has it: no system or user settings */
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
+	setenv("LC_ALL", "C", 1);
+	execvp(argv[0], argv);
+	fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * The spawner.  A program's peak resident memory (ru_maxrss) counts the
+ * pages of the process it was forked from, up to its exec: a fork of this
+ * tool, grown by the stores it has walked, lends every program its own
+ * 30 MiB or so.  So the programs are forked by a helper that main forks
+ * first, while the tool is small: run() sends it argv, the environment
+ * and the write end of the output pipe; it forks, execs and waits, and
+ * answers with the exit status and the program's ru_maxrss.
+ */
+extern char **environ;
+static int spawn_fd = -1;
+
+struct spawn_req {
+	uint32_t nargv, nenv, len;   /* strings, then their bytes (NUL-ended) */
+};
+
+struct spawn_rep {
+	int32_t status;              /* exit status, -1 killed or not run */
+	int64_t maxrss;              /* KiB */
+};
+
+static int
+xwrite(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t k = write(fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+xread(int fd, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n > 0) {
+		ssize_t k = read(fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* The helper: serves requests on sock until the tool is gone. */
+static void __attribute__((noreturn))
+spawner(int sock)
+{
+	for (;;) {
+		struct spawn_req q;
+		struct spawn_rep r;
+		struct rusage ru;
+		char ctl[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &q, sizeof q };
+		struct msghdr m = { 0 };
+		struct cmsghdr *cm;
+		char *buf, **v;
+		int fd = -1, st;
+		ssize_t k;
+		pid_t pid;
+
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = ctl;
+		m.msg_controllen = sizeof ctl;
+		do
+			k = recvmsg(sock, &m, 0);
+		while (k < 0 && errno == EINTR);
+		if (k != (ssize_t)sizeof q)
+			_exit(0);
+		for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+		if (fd < 0 || (buf = malloc(q.len + 1)) == NULL ||
+		    (v = calloc(q.nargv + q.nenv + 2, sizeof *v)) == NULL ||
+		    xread(sock, buf, q.len) < 0)
+			_exit(1);
+		buf[q.len] = '\0';
+		for (uint32_t i = 0, o = 0; i < q.nargv + q.nenv; i++) {
+			/* argv, NULL, the environment, NULL */
+			v[i < q.nargv ? i : i + 1] = buf + o;
+			o += (uint32_t)strlen(buf + o) + 1;
+		}
+		if ((pid = fork()) == 0) {
+			close(sock);
+			environ = v + q.nargv + 1;
+			child_exec(v, fd);
+		}
+		close(fd);
+		r.status = -1;
+		r.maxrss = 0;
+		if (pid > 0 && wait4(pid, &st, 0, &ru) == pid) {
+			r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			r.maxrss = ru.ru_maxrss;
+		}
+		free(v);
+		free(buf);
+		if (xwrite(sock, &r, sizeof r) < 0)
+			_exit(0);
+	}
+}
+
+/* Forks the helper; without one, run() forks itself. */
+static void
+spawner_start(void)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return;
+	if ((pid = fork()) == 0) {
+		close(sv[0]);
+		spawner(sv[1]);
+	}
+	close(sv[1]);
+	if (pid < 0)
+		close(sv[0]);
+	else
+		spawn_fd = sv[0];
+}
+
+/* Has the helper start argv with its output to fd (which stays ours). */
+static void
+spawn_send(char *const argv[], int fd)
+{
+	struct spawn_req q = { 0, 0, 0 };
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &q, sizeof q };
+	struct msghdr m = { 0 };
+	struct cmsghdr *cm;
+	api_buf b = { 0 };
+
+	for (; argv[q.nargv]; q.nargv++)
+		if (api_buf_append(&b, argv[q.nargv], strlen(argv[q.nargv]) + 1) < 0)
+			fail("spawn");
+	for (; environ[q.nenv]; q.nenv++)
+		if (api_buf_append(&b, environ[q.nenv], strlen(environ[q.nenv]) +
+		    1) < 0)
+			fail("spawn");
+	q.len = (uint32_t)b.len;
+	memset(ctl, 0, sizeof ctl);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl;
+	m.msg_controllen = sizeof ctl;
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	if (sendmsg(spawn_fd, &m, 0) != (ssize_t)sizeof q ||
+	    xwrite(spawn_fd, b.ptr, b.len) < 0)
+		failx("the spawner is gone");
+	api_buf_free(&b);
+}
+
 /*
  * Runs argv with stdout and stderr into a pipe, and counts the lines that
  * start with want; the whole output is kept in out (for messages).
- * Returns the exit status (-1: killed or not run).
+ * Returns the exit status (-1: killed or not run); its peak resident
+ * memory goes to last_rss_kb.
  */
 static int
 run(char *const argv[], const char *want, size_t *count, api_buf *out)
 {
+	struct spawn_rep r;
+	struct rusage ru;
 	int fd[2], st;
-	pid_t pid;
+	pid_t pid = -1;
 	FILE *f;
 	char *line = NULL;
 	size_t cap = 0, wl = strlen(want);
@@ -978,20 +1201,13 @@ run(char *const argv[], const char *want, size_t *count, api_buf *out)
 	if (pipe(fd) != 0)
 		failx("pipe failed");
 	fflush(NULL);
-	if ((pid = fork()) < 0)
+	if (spawn_fd >= 0)
+		spawn_send(argv, fd[1]);
+	else if ((pid = fork()) < 0)
 		failx("fork failed");
-	if (pid == 0) {
-		dup2(fd[1], 1);
-		dup2(fd[1], 2);
+	else if (pid == 0) {
 		close(fd[0]);
-		close(fd[1]);
-		/* stock git as an auditor has it: no system or user settings */
-		setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-		setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
-		setenv("LC_ALL", "C", 1);
-		execvp(argv[0], argv);
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		child_exec(argv, fd[1]);
 	}
 	close(fd[1]);
 	if ((f = fdopen(fd[0], "r")) == NULL)
@@ -1004,11 +1220,20 @@ run(char *const argv[], const char *want, size_t *count, api_buf *out)
 	}
 	free(line);
 	fclose(f);
-	if (waitpid(pid, &st, 0) < 0)
-		failx("waitpid failed");
+	if (spawn_fd >= 0) {
+		if (xread(spawn_fd, &r, sizeof r) < 0)
+			failx("the spawner is gone");
+		st = r.status;
+		last_rss_kb = (long)r.maxrss;
+	} else {
+		if (wait4(pid, &st, 0, &ru) < 0)
+			failx("wait4 failed");
+		last_rss_kb = ru.ru_maxrss;
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	}
 	if (api_buf_append(out, "", 1) < 0)
 		fail("output");
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return st;
 }
 
 /* Seconds git log --show-signature takes over the newest n commits. */
@@ -1114,6 +1339,8 @@ bench_verify(const struct config *cf, const char *dir, const char *prog)
 		printf("%-24s %-18s %-20s %6.1f  >= %.0f    %s\n", "verify history",
 		    a, l, ratio, VERIFY_TARGET, ratio >= VERIFY_TARGET ? "met" :
 		    "NOT met");
+		printf("%-24s %-18s %-20s %6s  %-7s  %s\n", "verify, commits/s", a,
+		    "-", "-", ">=10000", ours >= VERIFY_RATE ? "met" : "NOT met");
 		printf("ours: %s, whole history; limit: git log --show-signature "
 		    "with allowed_signers,\n", prog);
 		if (ngit < total)
@@ -1261,16 +1488,22 @@ case_records(struct batch *b, api_tx *tx, size_t i, size_t k)
 	/* opened 60 days to CW_YEARS years ago; the last note within the
 	 * last 45 days (closed: half-way), so some contacts are overdue */
 	opened = b->today - 60 - (long)randombytes_uniform(CW_YEARS * 365 - 60);
+	/* a long case (api-show's 1,000 notes): a day for each note at least */
+	if (b->notes > 60 && opened > b->today - 60 - (long)b->notes)
+		opened = b->today - 60 - (long)b->notes;
 	span = b->today - opened;
 	last = closed ? opened + span / 2 :
 	    b->today - (long)randombytes_uniform(46);
 	if (last < opened + (long)b->notes)
 		last = opened + (long)b->notes;
 	for (size_t j = 0; j < b->notes; j++) {
-		/* j at 09:00 plus j minutes on its day: IDs sort as written */
+		/* j at 09:00 plus j minutes on its day (modulo 8 hours, for a
+		 * long case, whose notes are on days of their own): IDs sort as
+		 * written */
 		day = opened + (long)((double)(last - opened) * (double)j /
 		    (double)(b->notes > 1 ? b->notes - 1 : 1));
-		int64_t t = (int64_t)day * 86400 + 9 * 3600 + (int64_t)j * 60;
+		int64_t t = (int64_t)day * 86400 + 9 * 3600 +
+		    (int64_t)(j % 480) * 60;
 		const char *type = j == 0 ? "intake" : note_type();
 		const char *nx = NULL;
 		api_date_format(date, day);
@@ -1420,11 +1653,12 @@ store_readable(api_store *s)
 	return ok;
 }
 
-/* The store DIR/cases-N of ncases cases of notes notes each, made once:
- * 1 when made now, 0 when kept from an earlier run. */
+/* The store DIR/cases-N of ncases cases of notes notes each (N their
+ * product; shaped: DIR/cases-CASESxNOTES), made once: 1 when made now, 0
+ * when kept from an earlier run. */
 static int
 cases_store(char path[PATH_MAX], const char *dir, size_t ncases,
-    size_t notes)
+    size_t notes, int shaped)
 {
 	api_staff_list l;
 	struct batch b;
@@ -1433,7 +1667,10 @@ cases_store(char path[PATH_MAX], const char *dir, size_t ncases,
 	const char *built;
 	double t0;
 
-	snprintf(path, PATH_MAX, "%s/cases-%zu", dir, ncases * notes);
+	if (shaped)
+		snprintf(path, PATH_MAX, "%s/cases-%zux%zu", dir, ncases, notes);
+	else
+		snprintf(path, PATH_MAX, "%s/cases-%zu", dir, ncases * notes);
 	if (store_reuse(path, 1))
 		return 0;
 	fprintf(stderr, "bench-store: making a store of %zu cases of %zu notes "
@@ -1962,8 +2199,8 @@ bench_casework(const struct config *cf, const char *dir, const char *bin)
 		failx("path too long");
 	ssh_key_write(e.sshkey, cw);
 
-	made[0] = cases_store(w[0].path, dir, CW_SMALL_CASES, CW_SMALL_NOTES);
-	made[1] = cases_store(w[1].path, dir, cf->cw_cases, CW_NOTES);
+	made[0] = cases_store(w[0].path, dir, CW_SMALL_CASES, CW_SMALL_NOTES, 0);
+	made[1] = cases_store(w[1].path, dir, cf->cw_cases, CW_NOTES, 0);
 	for (int k = 0; k < 2; k++) {
 		cstore_census(&w[k]);
 		cstore_check(&e, &w[k], made[k]);
@@ -2124,6 +2361,705 @@ bench_casework(const struct config *cf, const char *dir, const char *bin)
 	return 0;
 }
 
+/* ---- figures: the rest of issue 8's table ------------------------------- */
+
+#define FG_SHOW_NOTES 1000       /* api-show: a case of 1,000 notes */
+#define FG_SEARCH_CASES 100      /* api-search: a store of 100 cases */
+#define FG_NAIVE_CASES 4         /* the naive search: timed on 4, scaled */
+#define FG_LOG_RUNS 3            /* api-log runs a store, for its memory */
+#define FG_COLD_SMALL 3          /* cold runs on the 1/100 store */
+#define FG_COLD_MAX 1.0          /* api-status --due cold: seconds */
+#define FG_COLD_X25519 2.0       /* ... and within 2x of X25519 alone */
+#define FG_WARM_MAX 0.050        /* api-status --due warm: seconds */
+#define FG_SHOW_MAX 0.100        /* api-show, 1,000 notes: seconds */
+#define FG_RSS_MAX_KIB 65536L    /* 64 MiB */
+#define FG_GC_MAX 1.3            /* store after git gc over its ciphertext */
+#define FG_MISS "Kowalczyk"      /* in no note: every note is read */
+#define FG_HIT "training place"  /* in the body of every note */
+
+/*
+ * The naive peer of api-search -l: the lead's age key opens each case's
+ * key.age on the keys ref (an age identity file: the case keys), then
+ * each note goes through git cat-file, age -d and grep -q, one process
+ * each, as a script around stock tools would do it.  $1 store, $2 the
+ * lead's age identity file, $3 the pattern, $4 a scratch file for the
+ * case keys, then the case IDs; prints the IDs of the cases that match.
+ */
+static const char naive_search[] =
+    "set -e\n"
+    "export GIT_DIR=\"$1\"\n"
+    "key=$2; pat=$3; k=$4; shift 4\n"
+    "for id; do\n"
+    "  rest=${id#?}; s=${id%\"$rest\"}; h=${rest%\"${rest#?}\"}\n"
+    "  dir=cases/$s/$h/$id\n"
+    "  git cat-file blob \"refs/api/keys:$dir/key.age\" |\n"
+    "      age -d -i \"$key\" >\"$k\"\n"
+    "  for n in $(git ls-tree --name-only \"main:$dir/notes/\"); do\n"
+    "    if git cat-file blob \"main:$dir/notes/$n\" | age -d -i \"$k\" |\n"
+    "        grep -q -E -e \"$pat\"; then echo \"$id\"; break; fi\n"
+    "  done\n"
+    "done\n"
+    "rm -f \"$k\"\n";
+
+/* The programs measured, for their peak resident memory. */
+enum { R_LOG, R_COLD, R_WARM, R_SHOW, R_SEARCH, R_VERIFY, R_CLONE, R_SYNC,
+	R_N };
+static const char *const rss_name[R_N] = { "api-log", "api-status cold",
+	"api-status warm", "api-show", "api-search", "api-verify",
+	"api-clone", "api-sync" };
+static long rss_kb[R_N];
+static char rss_where[R_N][40];
+
+/* Keeps the last run's memory when the most of program k so far. */
+static void
+rss_note(int k, const char *path)
+{
+	const char *name = strrchr(path, '/');
+
+	if (last_rss_kb > rss_kb[k]) {
+		rss_kb[k] = last_rss_kb;
+		snprintf(rss_where[k], sizeof rss_where[k], "%.39s",
+		    name ? name + 1 : path);
+	}
+}
+
+struct fgenv {
+	char log[PATH_MAX], status[PATH_MAX], show[PATH_MAX], search[PATH_MAX];
+	char verify[PATH_MAX], clone[PATH_MAX], sync[PATH_MAX];
+	char cwid[PATH_MAX], leadid[PATH_MAX], svcid[PATH_MAX];
+	char tmp[PATH_MAX], cache[PATH_MAX + 16], leadkey[PATH_MAX + 16];
+	char scratch[PATH_MAX + 16];
+};
+
+/*
+ * Runs a program: its seconds.  Its exit status must be 0 (or 1 with
+ * ok1: api-search, grep, finding nothing); its lines in *lines, the first
+ * 4 KiB of its output in out.
+ */
+static double
+prog_run(char *const argv[], int ok1, size_t *lines, api_buf *out)
+{
+	double t0, t;
+	int st;
+
+	t0 = now();
+	st = run(argv, "", lines, out);
+	t = now() - t0;
+	if (!(st == 0 || (ok1 && st == 1))) {
+		fprintf(stderr, "bench-store: %s: exit %d; output begins:\n%.1000s\n",
+		    argv[0], st, (const char *)out->ptr);
+		exit(1);
+	}
+	return t;
+}
+
+/* An empty state cache: $XDG_CACHE_HOME of the runs, removed and made. */
+static void
+cache_reset(const struct fgenv *e)
+{
+	nftw(e->cache, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(e->cache, 0700) != 0)
+		failx("cannot make the cache directory");
+}
+
+/* One api-status --due run; cold: an empty cache and the store's files
+ * out of the page cache first.  Its output must be the first run's. */
+static double
+fg_status(const struct fgenv *e, const char *path, const char *ident,
+    int cold, api_buf *first, size_t *lines)
+{
+	char *argv[] = { (char *)e->status, "-C", (char *)path, "-i",
+	    (char *)ident, "--due", NULL };
+	api_buf out = { 0 };
+	size_t n;
+	double t;
+
+	if (cold) {
+		cache_reset(e);
+		evict(path);
+	}
+	t = prog_run(argv, 0, &n, &out);
+	rss_note(cold ? R_COLD : R_WARM, path);
+	if (first->len == 0) {
+		if (api_buf_append(first, out.ptr, out.len) < 0)
+			fail("output");
+		*lines = n;
+	} else if (n != *lines || first->len != out.len ||
+	    memcmp(first->ptr, out.ptr, out.len) != 0) {
+		fprintf(stderr, "bench-store: %s --due (%s, %s): %zu lines, the "
+		    "first run %zu; output begins:\n%.1000s\n", e->status,
+		    cold ? "cold" : "warm", path, n, *lines,
+		    (const char *)out.ptr);
+		exit(1);
+	}
+	api_buf_free(&out);
+	return t;
+}
+
+/* api-show of case id: its seconds; it must show notes notes. */
+static double
+fg_show(const struct fgenv *e, const char *path, const char *id,
+    size_t notes)
+{
+	char *argv[] = { (char *)e->show, "-C", (char *)path, "-i",
+	    (char *)e->cwid, "--no-pager", (char *)id, NULL };
+	api_buf out = { 0 };
+	size_t n;
+	double t;
+	int st;
+
+	t = now();
+	st = run(argv, "ID: ", &n, &out);
+	t = now() - t;
+	if (st != 0 || n != notes) {
+		fprintf(stderr, "bench-store: %s: exit %d, %zu notes of %zu; "
+		    "output begins:\n%.1000s\n", e->show, st, n, notes,
+		    (const char *)out.ptr);
+		exit(1);
+	}
+	rss_note(R_SHOW, path);
+	api_buf_free(&out);
+	return t;
+}
+
+/* api-search --identity LEAD -l pat over the cases named (n 0: every
+ * case): its seconds; it must list want cases. */
+static double
+fg_search(const struct fgenv *e, const char *path, const char *pat,
+    char **ids, size_t n, size_t want)
+{
+	char *argv[8 + FG_NAIVE_CASES] = { (char *)e->search, "-C", (char *)path,
+	    "--identity", (char *)e->leadid, "-l", (char *)pat };
+	api_buf out = { 0 };
+	size_t lines;
+	double t;
+
+	if (n > FG_NAIVE_CASES)
+		failx("too many cases to name");
+	for (size_t i = 0; i < n; i++)
+		argv[7 + i] = ids[i];
+	t = prog_run(argv, want == 0, &lines, &out);
+	rss_note(R_SEARCH, path);
+	if (lines != want) {
+		fprintf(stderr, "bench-store: %s -l '%s': %zu cases listed, not "
+		    "%zu; output begins:\n%.1000s\n", e->search, pat, lines, want,
+		    (const char *)out.ptr);
+		exit(1);
+	}
+	api_buf_free(&out);
+	return t;
+}
+
+/* The naive search over the n cases of ids: its seconds; it must list
+ * want cases. */
+static double
+fg_naive_search(const struct fgenv *e, const char *path, const char *pat,
+    char **ids, size_t n, size_t want)
+{
+	char *argv[9 + FG_NAIVE_CASES] = { "sh", "-c", (char *)naive_search,
+	    "naive-search", (char *)path, (char *)e->leadkey, (char *)pat,
+	    (char *)e->scratch };
+	api_buf out = { 0 };
+	size_t lines;
+	double t;
+
+	if (n > FG_NAIVE_CASES)
+		failx("too many cases to name");
+	for (size_t i = 0; i < n; i++)
+		argv[8 + i] = ids[i];
+	t = prog_run(argv, 0, &lines, &out);
+	if (lines != want) {
+		fprintf(stderr, "bench-store: the naive search for '%s': %zu cases "
+		    "listed, not %zu; output begins:\n%.1000s\n", pat, lines, want,
+		    (const char *)out.ptr);
+		exit(1);
+	}
+	api_buf_free(&out);
+	return t;
+}
+
+/* api-log of one note into a case at random of x. */
+static void
+fg_log(const struct fgenv *e, const char *path, const struct cstore *x)
+{
+	char *argv[] = { (char *)e->log, "-C", (char *)path, "-i",
+	    (char *)e->cwid, x->cases[randombytes_uniform((uint32_t)x->ncases)],
+	    "-t", "psychosocial", "-m", CW_TEXT, NULL };
+
+	note_run(argv, e->log);
+	rss_note(R_LOG, path);
+}
+
+/* The notes and events of case id of the store at path. */
+static void
+case_counts(const char *path, const char *id, size_t *notes, size_t *events)
+{
+	api_store *s;
+	api_case *c;
+	char **v;
+	size_t n;
+
+	if (api_store_open(&s, path) < 0 || api_case_load(s, id, &c) < 0)
+		fail(path);
+	for (int k = 0; k < 2; k++) {
+		if (api_case_files(c, k ? "events" : "notes", &v, &n) < 0)
+			fail(path);
+		*(k ? events : notes) = n;
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+	}
+	api_case_free(c);
+	api_store_free(s);
+}
+
+/* Sums the sizes of the blobs of notes/ and events/ directories. */
+struct ctsum {
+	git_odb *odb;
+	size_t bytes, files;
+};
+
+static int
+ct_entry(const char *root, const git_tree_entry *te, void *payload)
+{
+	struct ctsum *c = payload;
+	size_t len = strlen(root), size;
+	git_object_t type;
+
+	if (git_tree_entry_type(te) != GIT_OBJECT_BLOB ||
+	    !((len >= 7 && strcmp(root + len - 7, "/notes/") == 0) ||
+	    (len >= 8 && strcmp(root + len - 8, "/events/") == 0)))
+		return 0;
+	if (git_odb_read_header(&size, &type, c->odb, git_tree_entry_id(te)) < 0)
+		return -1;
+	c->bytes += size;
+	c->files++;
+	return 0;
+}
+
+/* The ciphertext on main of the store at path: bytes, and files in *n. */
+static size_t
+ciphertext(const char *path, size_t *n)
+{
+	struct ctsum c = { NULL, 0, 0 };
+	git_repository *repo;
+	git_commit *cm;
+	git_tree *tree;
+	git_oid id;
+
+	if (git_repository_open_bare(&repo, path) < 0 ||
+	    git_repository_odb(&c.odb, repo) < 0 ||
+	    git_reference_name_to_id(&id, repo, "refs/heads/main") < 0 ||
+	    git_commit_lookup(&cm, repo, &id) < 0 ||
+	    git_commit_tree(&tree, cm) < 0 ||
+	    git_tree_walk(tree, GIT_TREEWALK_PRE, ct_entry, &c) < 0)
+		gitfail(path);
+	git_tree_free(tree);
+	git_commit_free(cm);
+	git_odb_free(c.odb);
+	git_repository_free(repo);
+	*n = c.files;
+	return c.bytes;
+}
+
+static size_t du_bytes;
+
+static int
+du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (flag == FTW_F)
+		du_bytes += (size_t)st->st_size;
+	return 0;
+}
+
+/* The bytes of the files under path (their sizes, not their blocks). */
+static size_t
+du(const char *path)
+{
+	du_bytes = 0;
+	if (nftw(path, du_entry, 16, FTW_PHYS) != 0)
+		failx("cannot walk a store copy");
+	return du_bytes;
+}
+
+/* A copy of the store at path, as made, in dir/gc-NAME, after git gc:
+ * the store's size over its ciphertext on main. */
+struct gcfig {
+	char copy[PATH_MAX + 48];
+	size_t before, after, ct, files;
+	double secs;
+};
+
+static void
+fg_gc(const struct fgenv *e, const char *path, struct gcfig *g)
+{
+	char *argv[] = { "git", "-C", g->copy, "gc", "-q", NULL };
+	api_buf out = { 0 };
+	size_t lines;
+
+	snprintf(g->copy, sizeof g->copy, "%s/gc-%s", e->tmp,
+	    strrchr(path, '/') + 1);
+	copy_tree(path, g->copy);
+	g->before = du(g->copy);
+	g->ct = ciphertext(g->copy, &g->files);
+	g->secs = prog_run(argv, 0, &lines, &out);
+	g->after = du(g->copy);
+	api_buf_free(&out);
+}
+
+/* "12.3 ms" or "1.23 s" */
+static const char *
+fmt_t(char out[32], double s)
+{
+	if (s < 1.0)
+		snprintf(out, 32, "%.1f ms", s * 1e3);
+	else
+		snprintf(out, 32, "%.2f s", s);
+	return out;
+}
+
+/* A row of the figures table; ratio < 0: none; met < 0: no target. */
+static void
+fg_row(const char *figure, const char *ours, const char *peer, double ratio,
+    const char *target, int met, const char *why)
+{
+	char r[16] = "-";
+
+	if (ratio >= 0)
+		snprintf(r, sizeof r, ratio < 10 ? "%.2f" : "%.1f", ratio);
+	printf("%-30s %-12s %-22s %6s  %-11s %s%s\n", figure, ours, peer, r,
+	    target, met < 0 ? "-" : met ? "met" : "NOT met", met == 0 && why ?
+	    why : "");
+}
+
+static int
+bench_figures(const struct config *cf, const char *dir, const char *bin)
+{
+	struct cstore st[2], sh, se, c100;
+	struct fgenv e;
+	struct gcfig gc[2];
+	char abs[PATH_MAX], hist[PATH_MAX], name[64];
+	char g1[32], g2[32], g3[32], a[32], b[32];
+	api_buf out = { 0 }, first = { 0 };
+	size_t lines, htotal = cf->writes + 2, due[2] = { 0, 0 };
+	size_t shn = 0, she = 0, shk = 0, shpe = 0, sln = 0, sle = 0, slk = 0;
+	double x1, x2, xr, floor_t, tverify = 0, tclone, tsync;
+	double tcold[2][2], twarm[2][2], tshow[2], tsearch[2], tnaive[2];
+	int runs = cf->fg_runs;
+
+	memset(st, 0, sizeof st);
+	memset(&sh, 0, sizeof sh);
+	memset(&se, 0, sizeof se);
+	memset(&c100, 0, sizeof c100);
+	memset(&e, 0, sizeof e);
+	snprintf(e.log, sizeof e.log, "%s/api-log", bin);
+	snprintf(e.status, sizeof e.status, "%s/api-status", bin);
+	snprintf(e.show, sizeof e.show, "%s/api-show", bin);
+	snprintf(e.search, sizeof e.search, "%s/api-search", bin);
+	snprintf(e.verify, sizeof e.verify, "%s/api-verify", bin);
+	snprintf(e.clone, sizeof e.clone, "%s/api-clone", bin);
+	snprintf(e.sync, sizeof e.sync, "%s/api-sync", bin);
+	snprintf(e.cwid, sizeof e.cwid, "%s/cw.identity", dir);
+	snprintf(e.leadid, sizeof e.leadid, "%s/lead.identity", dir);
+	snprintf(e.svcid, sizeof e.svcid, "%s/svc.identity", dir);
+	/* scratch: copies, clones, the state cache, the naive search's keys */
+	if (realpath(dir, abs) == NULL)
+		failx("realpath failed");
+	if ((size_t)snprintf(e.tmp, sizeof e.tmp, "%s/figures.tmp", abs) >=
+	    sizeof e.tmp)
+		failx("path too long");
+	nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(e.tmp, 0700) != 0)
+		failx("cannot make the scratch directory");
+	snprintf(e.cache, sizeof e.cache, "%s/cache", e.tmp);
+	snprintf(e.leadkey, sizeof e.leadkey, "%s/lead.key", e.tmp);
+	snprintf(e.scratch, sizeof e.scratch, "%s/case.key", e.tmp);
+	cache_reset(&e);
+	/* every run's state cache here, none in the user's ~/.cache */
+	setenv("XDG_CACHE_HOME", e.cache, 1);
+	unsetenv("API_CACHE");
+	{
+		char key[API_AGE_IDENTITY_LEN + 2];
+		if (api_age_identity_encode(key, lead->age_sk) < 0)
+			fail("lead key");
+		key[API_AGE_IDENTITY_LEN] = '\n';
+		if (api_file_write(e.leadkey, key, API_AGE_IDENTITY_LEN + 1, 0600,
+		    0) < 0)
+			fail(e.leadkey);
+		sodium_memzero(key, sizeof key);
+	}
+
+	/* the stores: status over all cases and 1/100 of them, api-show's
+	 * long case, api-search's 100 cases, the 10-note cases of part 4 */
+	cases_store(st[0].path, dir, cf->cw_cases, CW_NOTES, 0);
+	cases_store(st[1].path, dir, cf->cw_cases / 100, CW_NOTES, 1);
+	cases_store(sh.path, dir, 1, FG_SHOW_NOTES, 1);
+	cases_store(se.path, dir, FG_SEARCH_CASES, CW_NOTES, 1);
+	cases_store(c100.path, dir, CW_SMALL_CASES, CW_SMALL_NOTES, 0);
+	{
+		struct cstore *all[] = { &st[0], &st[1], &sh, &se, &c100 };
+		for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+			store_prune(all[k]->path);
+			cstore_census(all[k]);
+		}
+	}
+	history_store(hist, dir, cf->writes);
+	x1 = x25519_rate();
+
+	/* api-verify: the history of part 3, best of cf->reps; once over
+	 * the large casework store, for its memory */
+	for (int r = 0; r < cf->reps; r++) {
+		double t = api_verify(e.verify, hist, htotal);
+		rss_note(R_VERIFY, hist);
+		if (tverify == 0 || t < tverify)
+			tverify = t;
+	}
+	{
+		char *argv[] = { e.verify, "-C", st[0].path, NULL };
+		if (run(argv, "ok: ", &lines, &out) != 0 || lines != 1) {
+			fprintf(stderr, "bench-store: %s -C %s: output begins:\n"
+			    "%.1000s\n", e.verify, st[0].path, (const char *)out.ptr);
+			return 1;
+		}
+		rss_note(R_VERIFY, st[0].path);
+	}
+
+	/* git gc on copies of the status stores, as made; the larger copy
+	 * then serves api-clone and api-sync */
+	for (int k = 0; k < 2; k++)
+		fg_gc(&e, st[k].path, &gc[k]);
+	{
+		char url[PATH_MAX + 64], clone[PATH_MAX + 16];
+		char *cl[] = { e.clone, "-q", url, clone, NULL };
+		char *sy[] = { e.sync, "-q", "-C", clone, "-i", e.cwid, NULL };
+		snprintf(url, sizeof url, "file://%s", gc[0].copy);
+		snprintf(clone, sizeof clone, "%s/clone", e.tmp);
+		tclone = prog_run(cl, 0, &lines, &out);
+		rss_note(R_CLONE, st[0].path);
+		fg_log(&e, clone, &st[0]);
+		tsync = prog_run(sy, 0, &lines, &out);
+		rss_note(R_SYNC, st[0].path);
+		nftw(clone, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		for (int k = 0; k < 2; k++)
+			nftw(gc[k].copy, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+
+	/* api-status --due: the floor first (process start, libraries,
+	 * libgit2 init: --help), then each store and reader cold, then warm */
+	{
+		char *argv[] = { e.status, "--help", NULL };
+		double *t = xmalloc((size_t)runs * sizeof *t);
+		for (int i = -1; i < runs; i++) {
+			double s = prog_run(argv, 0, &lines, &out);
+			if (i >= 0)
+				t[i] = s;
+		}
+		floor_t = quantile(t, (size_t)runs, 0.5);
+		free(t);
+	}
+	for (int k = 0; k < 2; k++)
+		for (int r = 0; r < 2; r++) {
+			const char *id = r ? e.leadid : e.svcid;
+			int nc = k ? FG_COLD_SMALL : 1;
+			double *t = xmalloc((size_t)(runs > nc ? runs : nc) * sizeof *t);
+			first.len = 0;
+			for (int i = 0; i < nc; i++)
+				t[i] = fg_status(&e, st[k].path, id, 1, &first, &lines);
+			tcold[k][r] = quantile(t, (size_t)nc, 0.5);
+			for (int i = 0; i < runs; i++)
+				t[i] = fg_status(&e, st[k].path, id, 0, &first, &lines);
+			twarm[k][r] = quantile(t, (size_t)runs, 0.5);
+			free(t);
+			if (r && lines != due[k]) {
+				fprintf(stderr, "bench-store: api-status --due: %zu due for "
+				    "the service, %zu for the lead\n", due[k], lines);
+				return 1;
+			}
+			due[k] = lines;
+		}
+
+	/* api-show: the case of 1,000 notes, and one of 10 */
+	{
+		double *t = xmalloc((size_t)runs * sizeof *t);
+		const struct cstore *x[2] = { &sh, &c100 };
+		for (int k = 0; k < 2; k++) {
+			size_t nn, ne;
+			case_counts(x[k]->path, x[k]->cases[0], &nn, &ne);
+			for (int i = -2; i < runs; i++) {
+				double s = fg_show(&e, x[k]->path, x[k]->cases[0], nn);
+				if (i >= 0)
+					t[i] = s;
+			}
+			tshow[k] = quantile(t, (size_t)runs, 0.5);
+			if (k == 0) {
+				shn = nn;
+				she = ne;
+			} else {
+				sln = nn;
+				sle = ne;
+			}
+		}
+		free(t);
+		/* X25519 for cw: the key.age stanzas before cw's, then a note 1
+		 * and an event 2 (the notes key is tried first) */
+		shk = unlock_cost(sh.path, cw, &shpe);
+		slk = unlock_cost(c100.path, cw, &shpe);
+	}
+
+	/* api-search over the 100 cases and over one; the naive peer */
+	{
+		double *t = xmalloc((size_t)runs * sizeof *t);
+		fg_search(&e, se.path, FG_HIT, NULL, 0, se.ncases);
+		fg_naive_search(&e, se.path, FG_HIT, se.cases, 1, 1);
+		for (int k = 0; k < 2; k++) {
+			for (int i = 0; i < 3; i++)
+				t[i] = fg_search(&e, se.path, FG_MISS, se.cases,
+				    k ? 1 : 0, 0);
+			tsearch[k] = quantile(t, 3, 0.5);
+		}
+		free(t);
+		tnaive[1] = fg_naive_search(&e, se.path, FG_MISS, se.cases, 1, 0);
+		tnaive[0] = fg_naive_search(&e, se.path, FG_MISS, se.cases,
+		    FG_NAIVE_CASES, 0) * (double)se.ncases / FG_NAIVE_CASES;
+	}
+
+	/* api-log, for its memory: into the large store and the small one */
+	for (int i = 0; i < FG_LOG_RUNS; i++) {
+		fg_log(&e, st[0].path, &st[0]);
+		fg_log(&e, c100.path, &c100);
+	}
+	x2 = x25519_rate();
+	xr = x1 > x2 ? x1 : x2;
+
+	{
+		int maj, min, rev;
+		git_libgit2_version(&maj, &min, &rev);
+		printf("issue 8 figures (libgit2 %d.%d.%d, %ld CPUs): X25519 %s/s on "
+		    "one core in this run\n", maj, min, rev,
+		    sysconf(_SC_NPROCESSORS_ONLN), grp(g1, (size_t)xr));
+		printf("%-30s %-12s %-22s %6s  %-11s %s\n", "figure", "ours",
+		    "peer or limit", "ratio", "target", "result");
+	}
+	for (int k = 0; k < 2; k++)
+		for (int r = 0; r < 2; r++) {
+			const api_identity *who = r ? lead : svc;
+			size_t pe, pk = unlock_cost(st[k].path, who, &pe);
+			double ev = (double)st[k].nevents, nc = (double)st[k].ncases;
+			double lim = (ev * (double)pe + nc * (double)pk) / xr;
+			double c = tcold[k][r], w = twarm[k][r];
+			int m1 = c <= FG_COLD_MAX, m2 = c / lim <= FG_COLD_X25519;
+			snprintf(name, sizeof name, "status %s cold, %s", r ? "lead" :
+			    "svc", grp(g1, st[k].nnotes));
+			snprintf(b, sizeof b, "X25519 %s", fmt_t(g2, lim));
+			fg_row(name, fmt_t(a, c), b, c / lim, "<=1 s, <=2x", m1 && m2,
+			    !m1 && !m2 ? " (both)" : !m1 ? " (1 s)" : " (2x)");
+			snprintf(name, sizeof name, "status %s warm, %s", r ? "lead" :
+			    "svc", grp(g1, st[k].nnotes));
+			snprintf(b, sizeof b, "--help %s", fmt_t(g2, floor_t));
+			fg_row(name, fmt_t(a, w), b, w / floor_t, "<= 50 ms",
+			    w <= FG_WARM_MAX, NULL);
+		}
+	{
+		double l0 = ((double)shn + (double)she * (double)shpe +
+		    (double)shk) / xr;
+		double l1 = ((double)sln + (double)sle * (double)shpe +
+		    (double)slk) / xr;
+		snprintf(name, sizeof name, "show, %s notes, median",
+		    grp(g1, shn));
+		snprintf(b, sizeof b, "X25519 %s", fmt_t(g2, l0));
+		fg_row(name, fmt_t(a, tshow[0]), b, tshow[0] / l0, "<= 100 ms",
+		    tshow[0] <= FG_SHOW_MAX, NULL);
+		snprintf(name, sizeof name, "show, %zu notes, median", sln);
+		snprintf(b, sizeof b, "X25519 %s", fmt_t(g2, l1));
+		fg_row(name, fmt_t(a, tshow[1]), b, tshow[1] / l1, "-", -1, NULL);
+	}
+	for (int k = 0; k < 2; k++) {
+		snprintf(name, sizeof name, "search -l, %s case%s", k ? "1" :
+		    grp(g1, se.ncases), k ? "" : "s");
+		snprintf(b, sizeof b, "naive %s%s", fmt_t(g2, tnaive[k]),
+		    k ? "" : " (est.)");
+		fg_row(name, fmt_t(a, tsearch[k]), b, tnaive[k] / tsearch[k], "-",
+		    -1, NULL);
+	}
+	for (int k = 0; k < R_N; k++) {
+		snprintf(name, sizeof name, "peak RSS, %s", rss_name[k]);
+		snprintf(a, sizeof a, "%.1f MiB", (double)rss_kb[k] / 1024);
+		fg_row(name, a, rss_where[k], -1, "<= 64 MiB",
+		    rss_kb[k] <= FG_RSS_MAX_KIB, NULL);
+	}
+	for (int k = 0; k < 2; k++) {
+		double ratio = (double)gc[k].after / (double)gc[k].ct;
+		snprintf(name, sizeof name, "gc size / ciphertext, %s",
+		    grp(g1, st[k].nnotes));
+		snprintf(a, sizeof a, "%.1f MB", (double)gc[k].after / 1e6);
+		snprintf(b, sizeof b, "ciphertext %.1f MB", (double)gc[k].ct / 1e6);
+		fg_row(name, a, b, ratio, "<= 1.30", ratio <= FG_GC_MAX, NULL);
+	}
+	{
+		double rate = (double)htotal / tverify;
+		snprintf(name, sizeof name, "verify, %s commits",
+		    grp(g1, htotal));
+		snprintf(a, sizeof a, "%.0f/s", rate);
+		fg_row(name, a, "- (git: part 3)", -1, ">= 10,000/s",
+		    rate >= VERIFY_RATE, NULL);
+	}
+
+	printf("status: %s -C STORE -i svc|lead.identity --due over %s cases "
+	    "(%s events) and\n%zu (1/100); %zu and %zu due.  cold: an empty "
+	    "XDG_CACHE_HOME and the store's files\ndropped from the page cache, "
+	    "%d run%s (1/100: median of %d); warm: median of %d\nfurther runs. "
+	    " limit cold: X25519 alone on one core for the stanzas it must "
+	    "try\n(age tries the reader's keys in turn: see part 4); with both "
+	    "cores it halves.\nlimit warm: api-status --help (process start, "
+	    "libraries, libgit2 init), median\nof %d: %.0f%% (svc) and %.0f%% "
+	    "(lead) of the warm run over %s cases.\n", e.status,
+	    grp(g1, st[0].ncases), grp(g2, st[0].nevents), st[1].ncases, due[0],
+	    due[1], 1, "", FG_COLD_SMALL, runs, runs,
+	    100 * floor_t / twarm[0][0], 100 * floor_t / twarm[0][1],
+	    grp(g3, st[0].ncases));
+	printf("show: %s -i cw.identity --no-pager CASE, median of %d after 2; "
+	    "%zu notes and %zu\nevents (%zu notes, %zu events); limit: X25519 on "
+	    "one core, a note 1, an event %zu.\n", e.show, runs, shn, she, sln,
+	    sle, shpe);
+	printf("search: %s --identity lead.identity -l '%s' (in no note: "
+	    "every note is\nread), median of 3, over a store of %zu cases x %d "
+	    "notes, and naming one case;\nnaive: per case git cat-file "
+	    "key.age | age -d -i LEADKEY, then per note git\ncat-file | age -d | "
+	    "grep -q, timed on %d cases and scaled to %zu (and on 1);\nratio: "
+	    "naive over ours.\n", e.search, FG_MISS, se.ncases, CW_NOTES,
+	    FG_NAIVE_CASES, se.ncases);
+	printf("peak RSS: ru_maxrss (wait4) of every run, the most of each "
+	    "program, and where;\napi-clone: file:// of a gc'd copy of %s "
+	    "(%.1f s), api-sync: one note pushed (%.2f s).\n",
+	    strrchr(st[0].path, '/') + 1, tclone, tsync);
+	printf("gc: git gc -q on copies of the stores as made (%.0f s and %.1f "
+	    "s; packed before:\n%.1f MB and %.1f MB); size: every file of the "
+	    "store; ciphertext: the blobs of\nnotes/ and events/ on main (%s "
+	    "and %s files).\n", gc[0].secs, gc[1].secs, (double)gc[0].before /
+	    1e6, (double)gc[1].before / 1e6, grp(g1, gc[0].files),
+	    grp(g2, gc[1].files));
+	printf("verify: %s over the history of part 3, best of %d.\n", e.verify,
+	    cf->reps);
+
+	{
+		struct cstore *all[] = { &st[0], &st[1], &sh, &se, &c100 };
+		for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+			store_rewind(all[k]->path);
+			store_prune(all[k]->path);
+			for (size_t j = 0; j < all[k]->ncases; j++)
+				free(all[k]->cases[j]);
+			free(all[k]->cases);
+		}
+	}
+	nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unsetenv("XDG_CACHE_HOME");
+	api_buf_free(&out);
+	api_buf_free(&first);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -2138,9 +3074,12 @@ main(int argc, char *argv[])
 	}
 	if (argc < 3 || !((strcmp(argv[1], "write") == 0 && argc == 3) ||
 	    (strcmp(argv[1], "verify") == 0 && argc == 4) ||
-	    (strcmp(argv[1], "casework") == 0 && argc == 4)))
+	    (strcmp(argv[1], "casework") == 0 && argc == 4) ||
+	    (strcmp(argv[1], "figures") == 0 && argc == 4)))
 		usage();
 	dir = argv[2];
+	/* before anything grows: the programs are forked from this helper */
+	spawner_start();
 	if (api_init() < 0)
 		fail("api_init");
 	if (git_libgit2_init() < 0)
@@ -2159,7 +3098,9 @@ main(int argc, char *argv[])
 	else {
 		lead = identity(dir, "lead");
 		svc = identity(dir, "svc");
-		rc = bench_casework(cf, dir, argv[3]);
+		rc = strcmp(argv[1], "figures") == 0 ?
+		    bench_figures(cf, dir, argv[3]) :
+		    bench_casework(cf, dir, argv[3]);
 	}
 	api_identity_free((api_identity *)adm);
 	api_identity_free((api_identity *)cw);
