@@ -30,6 +30,8 @@ struct api_case {
 	char dir[32];
 	api_team team;
 	git_tree *tree;              /* cases/S/H/ID on the tip of main */
+	git_tree *sub[2];            /* its notes/ and events/, once read:
+	                              * libgit2 keeps no tree over 4 KiB */
 	api_age_keys *keys;          /* the notes keys, after unlock */
 	api_age_keys *evkeys;        /* the events keys, after unlock */
 	int events_only;             /* keys from events.age: no notes */
@@ -521,6 +523,8 @@ api_case_free(api_case *c)
 	if (c == NULL)
 		return;
 	api_team_free(&c->team);
+	git_tree_free(c->sub[0]);
+	git_tree_free(c->sub[1]);
 	git_tree_free(c->tree);
 	api_age_keys_free(c->keys);
 	api_age_keys_free(c->evkeys);
@@ -732,8 +736,18 @@ api_case_read(api_case *c, const api_identity *me, const char *kind,
 	memcpy(obj, name, API_OBJ_ID_LEN);
 	obj[API_OBJ_ID_LEN] = '\0';
 	snprintf(path, sizeof path, "%s/%s", kind, name);
-	if ((rc = blob_read(api_store_repo(c->s), c->tree, path, &ct,
-	    (size_t)API_NOTE_MAX * 2)) < 0)
+	/* the notes/ or events/ tree read once for all its records */
+	if (c->sub[!note] == NULL) {
+		git_tree_entry *e = NULL;
+		if (git_tree_entry_bypath(&e, c->tree, kind) == 0 &&
+		    git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			git_tree_lookup(&c->sub[!note], api_store_repo(c->s),
+			    git_tree_entry_id(e));
+		git_tree_entry_free(e);
+	}
+	if ((rc = c->sub[!note] ? blob_read(api_store_repo(c->s), c->sub[!note],
+	    name, &ct, (size_t)API_NOTE_MAX * 2) : blob_read(api_store_repo(c->s),
+	    c->tree, path, &ct, (size_t)API_NOTE_MAX * 2)) < 0)
 		goto out;
 	/* the case keys: the team's envelope, else the events' one */
 	if (c->evkeys == NULL && me != NULL &&
