@@ -86,3 +86,21 @@ git_tree() {
 	done
 	GIT_INDEX_FILE=$_ix git -C "$S" write-tree
 }
+
+# --- copies of a store (sync): DIR names a store or a server --------------
+
+# drefs DIR: every ref of the repository DIR
+drefs() { git -C "$1" for-each-ref; }
+# dtip DIR [REF]: the commit REF (main) names in DIR
+dtip() { git -C "$1" rev-parse --verify -q "${2:-main}" 2>/dev/null; }
+# same REF DIR...: REF is one commit, the same, in every DIR
+same() {
+	_r=$1
+	shift
+	_t=$(dtip "$1" "$_r") || return 1
+	for _d in "$@"; do [ "$(dtip "$_d" "$_r")" = "$_t" ] || return 1; done
+}
+# dverified DIR: api-verify passes on DIR's history and its read logs
+dverified() {
+	api-verify -C "$1" > /dev/null 2>&1 && api-verify -C "$1" --reads > /dev/null 2>&1
+}

@@ -26,15 +26,6 @@ TRIES=40
 OBJ_RE='[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z-[0-9a-hjkmnp-tv-z]{6}'
 t0=$(date +%s)
 
-tip() { git -C "$1" rev-parse --verify -q "${2:-main}" 2>/dev/null; }
-# same REF DIR...: REF is one commit, the same, in every DIR
-same() {
-	_r=$1
-	shift
-	_t=$(tip "$1" "$_r") || return 1
-	for _d in "$@"; do [ "$(tip "$_d" "$_r")" = "$_t" ] || return 1; done
-}
-verified() { api-verify -C "$1" > /dev/null 2>&1; }
 # notes DIR CASE: the note IDs of CASE on DIR's main, one a line
 notes() {
 	git -C "$1" ls-tree --name-only "main:$(cdir "$2")/notes" | sed 's/\.md\.age$//'
@@ -66,7 +57,7 @@ ok $rc "a store: an admin, a lead, caseworkers w1..w4, two cases with all four o
 git init -q --bare "$SRV" && cp "$API_TOP/scripts/pre-receive" "$SRV/hooks/pre-receive" &&
 	chmod +x "$SRV/hooks/pre-receive" && git -C "$A" remote add origin "$SRV" &&
 	api-sync -q -C "$A" -i adm.id 2> err && [ ! -s err ] &&
-	same main "$A" "$SRV" && same refs/api/keys "$A" "$SRV" && verified "$SRV"
+	same main "$A" "$SRV" && same refs/api/keys "$A" "$SRV" && dverified "$SRV"
 rc=$?
 ok $rc "api-sync pushes the store to a bare server with the pre-receive hook; api-verify passes there"
 [ -s err ] && diag "$(cat err)"
@@ -75,7 +66,7 @@ ok $rc "api-sync pushes the store to a bare server with the pre-receive hook; ap
 bad=0
 for j in 1 2 3 4; do
 	api-clone -q "file://$SRV" "$(clone $j)" > out 2> err &&
-		[ "$(cat out)" = "$(clone $j)" ] && verified "$(clone $j)" &&
+		[ "$(cat out)" = "$(clone $j)" ] && dverified "$(clone $j)" &&
 		same main "$SRV" "$(clone $j)" ||
 		{ bad=1; diag "clone $j: $(cat err)"; }
 done
@@ -165,7 +156,7 @@ ok $? "no sync reports a conflict ('conflict', 'differs') on stderr"
 same main "$SRV" "$(clone 1)" "$(clone 2)" "$(clone 3)" "$(clone 4)"; rc=$?
 ok $rc "main is one commit in every clone and on the server"
 [ $rc -eq 0 ] || for d in "$SRV" "$(clone 1)" "$(clone 2)" "$(clone 3)" "$(clone 4)"; do
-	diag "main $(tip "$d") $d"
+	diag "main $(dtip "$d") $d"
 done
 same refs/api/keys "$SRV" "$(clone 1)" "$(clone 2)" "$(clone 3)" "$(clone 4)"
 ok $? "refs/api/keys is one commit in every clone and on the server"
@@ -237,7 +228,7 @@ api-show -C "$(clone 2)" -i w1.id --purpose test "$N1" > /dev/null 2>&1 &&
 	api-show -C "$(clone 1)" -i w2.id --purpose test "$N2" > /dev/null 2>&1 ||
 	diag "(not asserted) a creator cannot read their new case in the other clone"
 
-verified "$SRV" && verified "$(clone 1)" && verified "$(clone 2)"
+dverified "$SRV" && dverified "$(clone 1)" && dverified "$(clone 2)"
 ok $? "api-verify passes on the server and in both clones"
 
 diag "total time: $(($(date +%s) - t0)) s"

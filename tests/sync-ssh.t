@@ -127,16 +127,6 @@ diag "sshd (pid $sshd_pid) on 127.0.0.1:$PORT, url $URL"
 known() { _h=$1; shift; : > "$KH"; for _k in "$@"; do echo "$_h $_k" >> "$KH"; done; }
 # run CMD ARGS...: stdout in $W/out, stderr in $W/err; $rc its exit status
 run() { "$@" > "$W/out" 2> "$W/err"; rc=$?; }
-refs() { git -C "$1" for-each-ref; }
-tip() { git -C "$1" rev-parse "${2:-main}" 2>/dev/null; }
-# same REF DIR...: REF is the same commit in every DIR
-same() {
-	_r=$1
-	shift
-	_t=$(tip "$1" "$_r") || return 1
-	for _d in "$@"; do [ "$(tip "$_d" "$_r")" = "$_t" ] || return 1; done
-}
-verified() { api-verify -C "$1" > /dev/null 2>&1 && api-verify -C "$1" --reads > /dev/null 2>&1; }
 # logins: how many times sshd let someone in so far; offers: how many
 # keys clients offered it (accepted or not)
 logins() { grep -c '^Accepted publickey' "$SD/log"; }
@@ -145,11 +135,11 @@ offers() { grep -cE '^(Accepted|Failed|Postponed) publickey' "$SD/log"; }
 # and changed neither A nor the server, nor logged anyone in
 refused() {
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && oneline "$W/err" &&
-		[ "$(refs "$A")" = "$a0" ] && [ "$(refs "$SRV")" = "$srv0" ] &&
+		[ "$(drefs "$A")" = "$a0" ] && [ "$(drefs "$SRV")" = "$srv0" ] &&
 		[ "$(logins)" -eq "$in0" ]
 }
 # before: what refused and hostkey_refused compare with
-before() { a0=$(refs "$A") srv0=$(refs "$SRV") in0=$(logins) off0=$(offers); }
+before() { a0=$(drefs "$A") srv0=$(drefs "$SRV") in0=$(logins) off0=$(offers); }
 # hostkey_refused: refused for the host key, before any key was offered
 hostkey_refused() { refused && grep -qi 'host *key' "$W/err" && [ "$(offers)" -eq "$off0" ]; }
 
@@ -187,13 +177,13 @@ ok $? "stock ssh, checking the host key strictly, logs in with the client key an
 # --- (1) push, clone, work in two copies, sync both ways ------------------
 run timeout 60 api-sync -C "$A" -i cw1.id --ssh-key "$W/client"
 [ "$rc" -eq 0 ] && same main "$A" "$SRV" && same refs/api/keys "$A" "$SRV" &&
-	verified "$SRV" && grep -q 'origin: .*push' err &&
+	dverified "$SRV" && grep -q 'origin: .*push' err &&
 	[ -s "$SD/hook.ran" ] && [ ! -s "$SD/hook.log" ]
 ok $? "api-sync --ssh-key: the first push over ssh fills the empty server, its hook content; api-verify passes there"
 [ "$rc" -eq 0 ] || diag "api-sync: $(cat err); hook: $(tail -n 3 "$SD/hook.log")"
 
 run env API_SSH_KEY="$W/client" timeout 60 api-clone "$URL" "$B"
-[ "$rc" -eq 0 ] && [ "$(cat out)" = "$B" ] && verified "$B" &&
+[ "$rc" -eq 0 ] && [ "$(cat out)" = "$B" ] && dverified "$B" &&
 	[ "$(git -C "$B" rev-parse main refs/api/keys)" = "$(git -C "$SRV" rev-parse main refs/api/keys)" ] &&
 	[ "$(git -C "$B" config remote.origin.url)" = "$URL" ] &&
 	[ -z "$(git -C "$B" for-each-ref refs/api/sync/)" ]
@@ -222,7 +212,7 @@ ok $? "api-sync -q in A (--ssh-key), B (ssh-agent), A again: exit 0, nothing on 
 [ -s errB ] && diag "B: $(cat errB)"
 same main "$A" "$B" "$SRV" && same refs/api/keys "$A" "$B" "$SRV" &&
 	[ -n "$(git -C "$B" log --merges -1 --format=%H main)" ] &&
-	verified "$A" && verified "$B" && verified "$SRV"
+	dverified "$A" && dverified "$B" && dverified "$SRV"
 ok $? "main and the keys are the same commit in A, B and the server (B merged); api-verify passes in all three"
 api-show -C "$A" -i cw1.id --purpose test "$C1" 2> /dev/null | grep -q "from b" &&
 	api-show -C "$B" -i cw2.id --purpose test "$C1" 2> /dev/null | grep -q "from a" &&
@@ -279,7 +269,7 @@ ok $? "the right key known only for another port and another name: refused all t
 known "[127.0.0.1]:$PORT" "$HOSTKEY"
 ssh-keygen -q -H -f "$KH" > /dev/null 2>&1 && rm -f "$KH.old" && ! grep -q 127.0.0.1 "$KH"
 run timeout 60 api-sync -q -C "$A" -i cw1.id --ssh-key "$W/client"
-[ "$rc" -eq 0 ] && same main "$A" "$SRV" && verified "$SRV"
+[ "$rc" -eq 0 ] && same main "$A" "$SRV" && dverified "$SRV"
 ok $? "known_hosts hashed, with the right key: the pending note goes through"
 [ "$rc" -eq 0 ] || diag "$(cat err)"
 api-log -C "$A" -i cw1.id "$C1" -m "pending again" > /dev/null 2>&1
@@ -318,7 +308,7 @@ run timeout 60 api-sync -q -C "$A" -i cw1.id --ssh-key "$W/client"
 [ "$rc" -eq 0 ] &&
 	timeout 60 api-sync -q -C "$B" -i cw2.id --ssh-key "$W/client" &&
 	same main "$A" "$B" "$SRV" && same refs/api/keys "$A" "$B" "$SRV" &&
-	verified "$A" && verified "$B" && verified "$SRV" &&
+	dverified "$A" && dverified "$B" && dverified "$SRV" &&
 	api-show -C "$B" -i cw2.id --purpose test "$C1" 2> /dev/null | grep -q "pending again" &&
 	[ -z "$(git -C "$A" for-each-ref refs/api/sync/)" ]
 ok $? "with the right keys again A and B sync: all three the same, verified, B reads A's last note"

@@ -17,16 +17,6 @@ A=$T/a B=$T/b SRV=$T/srv.git
 
 # run CMD ARGS...: stdout in $W/out, stderr in $W/err
 run() { "$@" > "$W/out" 2> "$W/err"; }
-refs() { git -C "$1" for-each-ref; }
-tip() { git -C "$1" rev-parse "${2:-main}" 2>/dev/null; }
-# same REF DIR...: REF is the same commit in every DIR
-same() {
-	_r=$1
-	shift
-	_t=$(tip "$1" "$_r") || return 1
-	for _d in "$@"; do [ "$(tip "$_d" "$_r")" = "$_t" ] || return 1; done
-}
-verified() { api-verify -C "$1" > /dev/null 2>&1 && api-verify -C "$1" --reads > /dev/null 2>&1; }
 
 for h in adm ld cw1 cw2; do
 	api-keygen --handle "$h" --no-passphrase -o "$h.id" > "$h.pub" 2> /dev/null
@@ -43,14 +33,14 @@ git init -q --bare "$SRV" && cp "$API_TOP/scripts/pre-receive" "$SRV/hooks/" &&
 	git -C "$A" remote add origin "$SRV"
 run api-sync -C "$A" -i cw1.id
 [ $? -eq 0 ] && same main "$A" "$SRV" && same refs/api/keys "$A" "$SRV" &&
-	verified "$SRV"
+	dverified "$SRV"
 ok $? "api-sync: the first push (a path) fills an empty bare server, with its hook; api-verify passes there"
 grep -q 'origin: .*push' err
 ok $? "... and says on stderr what it did"
 
 run api-clone "file://$SRV" "$B"
 [ $? -eq 0 ] && [ "$(cat out)" = "$B" ] && same main "$A" "$B" &&
-	same refs/api/keys "$A" "$B" && verified "$B" &&
+	same refs/api/keys "$A" "$B" && dverified "$B" &&
 	[ "$(git -C "$B" config remote.origin.url)" = "file://$SRV" ] &&
 	[ "$(git -C "$B" rev-parse --is-bare-repository)" = true ]
 ok $? "api-clone file://: a bare store, remote origin, main and keys as the server's, verified"
@@ -80,7 +70,7 @@ git -C "$B" -c gpg.ssh.allowedSignersFile="$W/as" show "main:allowed_signers" > 
 	git -C "$B" -c gpg.ssh.allowedSignersFile="$W/as" verify-commit "$M" 2> /dev/null &&
 	git -C "$SRV" fsck --strict > /dev/null 2>&1 && git -C "$A" fsck --strict > /dev/null 2>&1
 ok $? "stock git verify-commit accepts the merge; git fsck --strict is clean on the server and in A"
-verified "$A" && verified "$B" && verified "$SRV"
+dverified "$A" && dverified "$B" && dverified "$SRV"
 ok $? "api-verify (history and read logs) passes in A, B and on the server"
 api-show -C "$A" -i cw1.id --purpose test "$C1" 2> /dev/null | grep -q "from b" &&
 	api-show -C "$B" -i cw2.id --purpose test "$C1" 2> /dev/null | grep -q "from a" &&
@@ -99,7 +89,7 @@ api-staff -C "$A" -i adm.id add --role caseworker s1.pub > /dev/null 2>&1 &&
 	api-sync -q -C "$A" -i adm.id && api-sync -q -C "$B" -i adm.id &&
 	api-sync -q -C "$A" -i adm.id
 ok $? "a member added in each copy: both sync"
-same main "$A" "$B" "$SRV" && verified "$B" &&
+same main "$A" "$B" "$SRV" && dverified "$B" &&
 	[ "$(git -C "$B" show main:allowed_signers | grep -c '^s[12]@api\|^"*s[12]')" -ge 2 ] ||
 	[ "$(git -C "$B" show main:allowed_signers | grep -c 's[12]')" -ge 2 ]
 ok $? "allowed_signers made again from both: it names s1 and s2, api-verify passes"
@@ -111,14 +101,14 @@ api-clone -q "$SRV" "$C" > /dev/null && api-clone -q "$SRV" "$D" > /dev/null &&
 	api-grant -C "$D" -i ld.id "$C1" s2 > /dev/null 2>&1 &&
 	api-sync -q -C "$C" -i ld.id
 ok $? "two copies; a lead grants s1 in one and s2 in the other; the first syncs"
-before=$(refs "$D")
+before=$(drefs "$D")
 run api-sync -C "$D" -i ld.id
 [ $? -eq 1 ] && oneline err && grep -q "$(cdir "$C1")/team" err &&
 	grep -q "$(git -C "$D" rev-parse --short=12 main)" err &&
 	grep -q "$(git -C "$SRV" rev-parse --short=12 main)" err
 ok $? "the second: exit 1, one line naming the team file and both commits"
 diag "$(cat err)"
-[ "$(refs "$D")" = "$before" ] && verified "$D"
+[ "$(drefs "$D")" = "$before" ] && dverified "$D"
 ok $? "... the store unchanged (its grant kept), api-verify passes"
 
 # --- a grant in one copy reaches the other's keys --------------------
@@ -129,13 +119,13 @@ api-clone -q "$SRV" "$E" > /dev/null && api-clone -q "$SRV" "$F" > /dev/null &&
 	api-grant -C "$E" -i ld.id "$C2" s3 > /dev/null 2>&1 &&
 	api-sync -q -C "$E" -i ld.id
 ok $? "two more copies; in one, a new member s3 is granted case C2 and synced"
-stale=$(tip "$F" refs/api/keys)
+stale=$(dtip "$F" refs/api/keys)
 api-sync -q -C "$F" -i cw2.id && same refs/api/keys "$E" "$F" "$SRV" &&
 	api-show -C "$F" -i s3.id --purpose test "$C2" 2> /dev/null | grep -q "intake two"
 ok $? "the other syncs: it takes the server's envelopes (written for the new team), and s3 reads C2 there"
-srv0=$(refs "$SRV")
+srv0=$(drefs "$SRV")
 git -C "$F" push -f "$SRV" "$stale:refs/api/keys" > /dev/null 2> err
-[ $? -ne 0 ] && grep -q 'not' err && grep -q "$C2" err && [ "$(refs "$SRV")" = "$srv0" ]
+[ $? -ne 0 ] && grep -q 'not' err && grep -q "$C2" err && [ "$(drefs "$SRV")" = "$srv0" ]
 ok $? "the hook refuses the old envelopes pushed back over them, naming the case; the server unchanged"
 # a keys commit without C2's envelopes, signed by a member of staff with
 # stock git: the hook refuses it, as C2 is not purged on main
@@ -146,29 +136,29 @@ API_DIR=$A ssh_staff "$W" k1 caseworker adm.id && api-sync -q -C "$A" -i cw1.id 
 	kc=$(GIT_AUTHOR_NAME=k1 GIT_COMMITTER_NAME=k1 GIT_AUTHOR_EMAIL=k1@api \
 		GIT_COMMITTER_EMAIL=k1@api git -C "$SRV" -c gpg.format=ssh \
 		-c user.signingkey="$W/k1" commit-tree -S "$kt" -m "keys") &&
-	srv0=$(refs "$SRV")
+	srv0=$(drefs "$SRV")
 ok $? "a signed keys commit by a member of staff, without the envelopes of C2"
 git -C "$SRV" push -f "$SRV" "$kc:refs/api/keys" > /dev/null 2> err
-[ $? -ne 0 ] && grep -q "drops the keys of case $C2" err && [ "$(refs "$SRV")" = "$srv0" ]
+[ $? -ne 0 ] && grep -q "drops the keys of case $C2" err && [ "$(drefs "$SRV")" = "$srv0" ]
 ok $? "the hook refuses it: 'drops the keys of case C2'; the server unchanged"
 
 # --- bad input ---------------------------------------------------------
-before=$(refs "$A")
+before=$(drefs "$A")
 run timeout 60 api-sync -C "$A" -i cw1.id "file://$T/nowhere.git"
-[ $? -eq 1 ] && oneline err && [ "$(refs "$A")" = "$before" ]
+[ $? -eq 1 ] && oneline err && [ "$(drefs "$A")" = "$before" ]
 ok $? "an unreachable server: exit 1, one line, the store unchanged"
 git init -q --bare "$T/other.git" && git init -q "$T/plain" &&
 	git -C "$T/plain" -c user.name=x -c user.email=x@x commit -q --allow-empty -m x &&
 	git -C "$T/plain" push -q "$T/other.git" HEAD:main 2> /dev/null
 run api-sync -C "$A" -i cw1.id "$T/other.git"
-[ $? -eq 1 ] && oneline err && grep -q 'not an api store' err && [ "$(refs "$A")" = "$before" ] &&
+[ $? -eq 1 ] && oneline err && grep -q 'not an api store' err && [ "$(drefs "$A")" = "$before" ] &&
 	[ "$(git -C "$T/other.git" for-each-ref | wc -l)" = 1 ]
 ok $? "a remote that is not a store: exit 1, 'not an api store', neither side changed"
 run api-clone "$T/other.git" "$T/e"
 [ $? -eq 1 ] && oneline err && [ ! -e "$T/e" ]
 ok $? "api-clone of it: exit 1, one line, no directory left"
 run api-clone "$SRV" "$A"
-[ $? -eq 1 ] && oneline err && [ "$(refs "$A")" = "$before" ]
+[ $? -eq 1 ] && oneline err && [ "$(drefs "$A")" = "$before" ]
 ok $? "api-clone into an existing store: exit 1, one line, it unchanged"
 
 # a server without the hook, holding a commit stock git made unsigned
@@ -181,14 +171,14 @@ git clone -q "$NH" "$T/w" 2> /dev/null &&
 	git -C "$T/w" -c user.name=x -c user.email=x@x commit -q -m junk &&
 	git -C "$T/w" push -q origin main 2> /dev/null
 ok $? "someone pushes an unsigned commit to it with stock git"
-before=$(refs "$A")
+before=$(drefs "$A")
 run api-sync -C "$A" -i cw1.id "$NH"
 [ $? -eq 1 ] && oneline err && grep -q 'fails api-verify' err && grep -q 'signature' err &&
-	[ "$(refs "$A")" = "$before" ]
+	[ "$(drefs "$A")" = "$before" ]
 ok $? "api-sync refuses it: exit 1, one line ('fails api-verify', the rule), the store unchanged"
-git -C "$NH" update-ref refs/heads/main "$(tip "$A")~1"
+git -C "$NH" update-ref refs/heads/main "$(dtip "$A")~1"
 run api-sync -C "$A" -i cw1.id "$NH"
-[ $? -eq 1 ] && oneline err && grep -q 'rewritten' err && [ "$(refs "$A")" = "$before" ]
+[ $? -eq 1 ] && oneline err && grep -q 'rewritten' err && [ "$(drefs "$A")" = "$before" ]
 ok $? "the server's main rewritten to an older commit: exit 1, 'rewritten', the store unchanged"
 
 # keys on a server without the hook, in a commit nobody signed
@@ -197,7 +187,7 @@ git clone -q --bare "$SRV" "$NK" && api-sync -q -C "$A" -i cw1.id "$NK" &&
 	kc=$(git -C "$NK" commit-tree "$(git -C "$NK" rev-parse 'refs/api/keys^{tree}')" -m keys) &&
 	git -C "$NK" update-ref refs/api/keys "$kc" && api-log -C "$A" -i cw1.id "$C1" -m x > /dev/null 2>&1
 ok $? "a third server without the hook, whose keys someone replaced with an unsigned commit"
-before=$(refs "$A")
+before=$(drefs "$A")
 run api-sync -C "$A" -i cw1.id "$NK"
 [ $? -eq 1 ] && oneline err && grep -q 'not signed\|signature' err && [ "$(git -C "$A" rev-parse refs/api/keys)" = "$(echo "$before" | sed -n 's| commit\trefs/api/keys$||p')" ]
 ok $? "api-sync refuses its keys: exit 1, one line, the store's keys unchanged"
@@ -210,34 +200,34 @@ git clone -q --bare "$SRV" "$RH" && api-sync -q -C "$A" -i cw1.id "$RH" &&
 		> "$RH/hooks/pre-receive" && chmod +x "$RH/hooks/pre-receive" &&
 	api-log -C "$A" -i cw1.id "$C1" -m "for the refusing server" > /dev/null 2>&1
 ok $? "a server on a path whose hook refuses every push"
-rh0=$(refs "$RH")
+rh0=$(drefs "$RH")
 run api-sync -C "$A" -i cw1.id "$RH"
 [ $? -eq 1 ] && oneline err && grep -q 'this server says no' err &&
-	[ "$(refs "$RH")" = "$rh0" ] && [ -z "$(git -C "$RH" for-each-ref refs/api/incoming/)" ]
+	[ "$(drefs "$RH")" = "$rh0" ] && [ -z "$(git -C "$RH" for-each-ref refs/api/incoming/)" ]
 ok $? "api-sync to it: exit 1, the hook's reason on one line, the server's refs unchanged, no stray refs"
 
 # --- the hook ----------------------------------------------------------
-srv0=$(refs "$SRV")
+srv0=$(drefs "$SRV")
 git clone -q "$SRV" "$T/x" 2> /dev/null && git -C "$T/x" checkout -q main 2> /dev/null &&
 	echo junk > "$T/x/junk" && git -C "$T/x" add junk &&
 	git -C "$T/x" -c user.name=x -c user.email=x@x commit -q -m junk
 git -C "$T/x" push origin main > /dev/null 2> err
-[ $? -ne 0 ] && grep -q 'push refused' err && grep -q 'signature' err && [ "$(refs "$SRV")" = "$srv0" ]
+[ $? -ne 0 ] && grep -q 'push refused' err && grep -q 'signature' err && [ "$(drefs "$SRV")" = "$srv0" ]
 ok $? "the hook refuses an unsigned commit; the server unchanged"
 git -C "$T/x" reset -q --hard origin/main &&
 	f=$(git -C "$T/x" ls-files | grep '/notes/' | head -n 1) && git -C "$T/x" rm -q "$f" &&
 	git -C "$T/x" -c user.name=cw1 -c user.email=cw1@api commit -q -m "note removed"
 git -C "$T/x" push origin main > /dev/null 2> err
-[ $? -ne 0 ] && grep -q 'push refused' err && [ "$(refs "$SRV")" = "$srv0" ]
+[ $? -ne 0 ] && grep -q 'push refused' err && [ "$(drefs "$SRV")" = "$srv0" ]
 ok $? "... a commit that deletes a note; the server unchanged"
-git -C "$A" push -f "$SRV" "$(tip "$SRV")~1:refs/heads/main" > /dev/null 2> err
-[ $? -ne 0 ] && grep -q 'rewrites' err && [ "$(refs "$SRV")" = "$srv0" ]
+git -C "$A" push -f "$SRV" "$(dtip "$SRV")~1:refs/heads/main" > /dev/null 2> err
+[ $? -ne 0 ] && grep -q 'rewrites' err && [ "$(drefs "$SRV")" = "$srv0" ]
 ok $? "... a forced push of an older main (a rewrite); the server unchanged"
 git -C "$A" push "$SRV" :refs/api/keys > /dev/null 2> err
-[ $? -ne 0 ] && grep -q 'push refused' err && [ "$(refs "$SRV")" = "$srv0" ]
+[ $? -ne 0 ] && grep -q 'push refused' err && [ "$(drefs "$SRV")" = "$srv0" ]
 ok $? "... the deletion of the keys; the server unchanged"
 api-log -C "$A" -i cw1.id "$C1" -m "after the refusals" > /dev/null 2>&1 &&
-	api-sync -q -C "$A" -i cw1.id && same main "$A" "$SRV" && verified "$SRV"
+	api-sync -q -C "$A" -i cw1.id && same main "$A" "$SRV" && dverified "$SRV"
 ok $? "a good push is accepted"
 
 # --- no plaintext on the server ----------------------------------------
@@ -261,8 +251,8 @@ git -C "$A" push "$SRV" ":refs/api/reads/$Y" > /dev/null 2> err
 ok $? "the hook refuses to delete a read log whose drop main does not record"
 API_DIR=$A ssh_staff "$W" sadm admin adm.id && api-sync -q -C "$A" -i cw1.id &&
 	S=$A git_commit "$W" sadm "$(git -C "$A" rev-parse 'main^{tree}')" \
-	"$(printf 'readlog: a year'"'"'s read log dropped\n\nApi-Action: readlog-drop\nApi-Object: refs/api/reads/%s\nApi-Tip: %s' "$Y" "$(tip "$A" "refs/api/reads/$Y")")" &&
-	verified "$A"
+	"$(printf 'readlog: a year'"'"'s read log dropped\n\nApi-Action: readlog-drop\nApi-Object: refs/api/reads/%s\nApi-Tip: %s' "$Y" "$(dtip "$A" "refs/api/reads/$Y")")" &&
+	dverified "$A"
 ok $? "an admin records the drop of the log of $Y on main in A"
 api-sync -q -C "$A" -i cw1.id
 [ $? -eq 0 ] && ! git -C "$A" rev-parse -q --verify "refs/api/reads/$Y" > /dev/null &&
@@ -292,7 +282,7 @@ for d in "$A" "$B" "$SRV"; do
 	git -C "$d" cat-file -e "main:$(cdir "$P")/purged" || gone=1
 	[ -z "$(git -C "$d" ls-tree -r --name-only refs/api/keys "$(cdir "$P")/")" ] || gone=1
 done
-[ $gone -eq 0 ] && same refs/api/keys "$A" "$B" "$SRV" && verified "$B" && verified "$SRV"
+[ $gone -eq 0 ] && same refs/api/keys "$A" "$B" "$SRV" && dverified "$B" && dverified "$SRV"
 ok $? "the purge is recorded on main, and its envelopes gone from the keys, in A, B and the server"
 for d in "$A" "$B" "$SRV"; do
 	git -C "$d" reflog expire --expire=now --all && git -C "$d" gc -q --prune=now || gone=1
