@@ -216,34 +216,24 @@ api_state_cache_put(api_state_cache *c, const unsigned char key[32],
 	return 0;
 }
 
-static int
-write_all(void *ctx, const unsigned char *p, size_t n)
-{
-	return fwrite(p, 1, n, ctx) == n ? 0 : api_error_set(API_EIO,
-	    "cannot write the state cache");
-}
-
+/*
+ * The cache is encrypted in memory first; only the finished ciphertext
+ * goes to disk, through a temporary file beside the cache (mode 0600,
+ * from mkstemp) that is renamed over it, so that a reader never sees half
+ * a file.  Neither file ever holds a byte of plaintext.
+ */
 int
 api_state_cache_save(api_state_cache *c)
 {
 	char tmp[PATH_MAX + 80];
 	api_age_enc *e = NULL;
-	const unsigned char (*pk)[32];
-	FILE *f;
+	api_buf ct = { 0 };
 	int fd, rc;
 
 	if (c == NULL || c->off || !c->changed)
 		return 0;
-	snprintf(tmp, sizeof tmp, "%s.XXXXXX", c->path);
-	if ((fd = mkstemp(tmp)) < 0)
-		return 0;            /* a cache that cannot be written: none */
-	if ((f = fdopen(fd, "wb")) == NULL) {
-		close(fd);
-		unlink(tmp);
-		return 0;
-	}
-	pk = (const unsigned char (*)[32])c->me->age_pk;
-	rc = api_age_enc_new(&e, pk, 1, write_all, f, 0);
+	rc = api_age_enc_new(&e, (const unsigned char (*)[32])c->me->age_pk, 1,
+	    api_buf_write, &ct, 0);
 	if (rc == 0)
 		rc = api_age_enc_write(e, MAGIC, sizeof MAGIC - 1);
 	if (rc == 0 && c->n)
@@ -251,11 +241,15 @@ api_state_cache_save(api_state_cache *c)
 	if (rc == 0)
 		rc = api_age_enc_close(e);
 	api_age_enc_free(e);
-	if (fclose(f) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, c->path) == 0)
-		return 0;
-	unlink(tmp);
+	snprintf(tmp, sizeof tmp, "%s.XXXXXX", c->path);
+	/* a cache that cannot be written is no cache: no error */
+	if (rc == 0 && (fd = mkstemp(tmp)) >= 0) {
+		api_fd out = { fd, tmp };
+		if ((api_fd_write(&out, ct.ptr, ct.len) != 0) | (close(fd) != 0) ||
+		    rename(tmp, c->path) != 0)
+			unlink(tmp);
+	}
+	api_buf_free(&ct);
 	api_error_clear();
 	return 0;
 }

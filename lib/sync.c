@@ -624,23 +624,21 @@ keys_signed(git_repository *repo, const git_oid *id, git_tree *main,
 	return rc;
 }
 
-/* The fetched keys r where the store has none (a new copy): checked as
- * made by a member of staff, then taken as they are. */
+/* The fetched keys r, made as every keys commit is (keys_signed) by a
+ * member of the staff of main at commit m: checked before anything of the
+ * fetch is joined, so that a refusal leaves the store as it was. */
 static int
-take_keys(struct sync *y, const git_oid *r)
+keys_fetched_ok(struct sync *y, const git_oid *r, const git_oid *m)
 {
 	git_commit *mc = NULL;
 	git_tree *mt = NULL;
-	git_oid m;
 	int rc;
 
-	if ((rc = ref_id(y->repo, MAIN_REF, &m)) < 0)
-		return rc;
-	if (git_commit_lookup(&mc, y->repo, &m) < 0 ||
+	if (git_commit_lookup(&mc, y->repo, m) < 0 ||
 	    git_commit_tree(&mt, mc) < 0)
 		rc = api_git_fail(API_EIO, MAIN_REF);
-	else if ((rc = keys_signed(y->repo, r, mt, 0, y->label)) == 0)
-		rc = ref_move(y->repo, API_KEYS_REF, r, NULL, "api-sync: fetched");
+	else
+		rc = keys_signed(y->repo, r, mt, 0, y->label);
 	git_tree_free(mt);
 	git_commit_free(mc);
 	return rc;
@@ -659,7 +657,7 @@ join_keys(struct sync *y, const git_oid *r)
 	memset(&k, 0, sizeof k);
 	k.y = y;
 	if ((rc = ref_id(y->repo, API_KEYS_REF, &l)) == API_ENOTFOUND)
-		return take_keys(y, r);
+		return ref_move(y->repo, API_KEYS_REF, r, NULL, "api-sync: fetched");
 	if (rc < 0)
 		return rc;
 	if (git_oid_equal(&l, r))
@@ -674,8 +672,6 @@ join_keys(struct sync *y, const git_oid *r)
 		rc = api_git_fail(API_EIO, "cannot read the case keys");
 		goto out;
 	}
-	if ((rc = keys_signed(y->repo, r, k.main, 0, y->label)) < 0)
-		goto out;
 	if ((rc = key_walk(&k, "", lt, rt, 0)) < 0)
 		goto out;
 	if (k.n == 0)
@@ -900,18 +896,35 @@ dropped(git_repository *repo, const char *ref)
 	return ref_id(repo, marker, &id) == 0;
 }
 
-/* The fetched read logs: checked, then joined with the local ones. */
+/*
+ * The fetched read logs.  join 0: each checked with the api-verify rules
+ * against the staff of main at commit staff_at, over the commits this
+ * store lacks; run before anything of the fetch is joined, so that a
+ * refusal leaves the store as it was.  join 1: each joined with the
+ * store's own log of its year (none checked again).
+ */
 static int
-join_reads(struct sync *y)
+reads_each(struct sync *y, int join_them, const git_oid *staff_at)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
 	api_staff_list sl = { 0 };
 	const size_t plen = strlen(SYNC_NS "reads/");
-	int rc;
+	int rc = 0;
 
-	if ((rc = api_store_staff(y->s, &sl)) < 0)
-		return rc;
+	if (!join_them) {
+		git_commit *c = NULL;
+		git_tree *t = NULL;
+		if (git_commit_lookup(&c, y->repo, staff_at) < 0 ||
+		    git_commit_tree(&t, c) < 0)
+			rc = api_git_fail(API_EIO, MAIN_REF);
+		else
+			rc = api_staff_from_tree(y->repo, t, &sl);
+		git_tree_free(t);
+		git_commit_free(c);
+		if (rc < 0)
+			return rc;
+	}
 	if (git_reference_iterator_glob_new(&it, y->repo, SYNC_NS "reads/*") < 0) {
 		api_staff_list_free(&sl);
 		return api_git_fail(API_EIO, "cannot list refs");
@@ -925,21 +938,15 @@ join_reads(struct sync *y)
 		git_oid l;
 		int year, hide;
 		snprintf(local, sizeof local, API_READS_REF "%s", name + plen);
-		if (r == NULL || (year = api_readlog_year(local)) < 0) {
+		hide = ref_id(y->repo, local, &l) == 0;
+		if (r == NULL || (year = api_readlog_year(local)) < 0)
 			rc = api_error_set(API_EINVAL, "%s: %s is not a read log",
 			    y->label, local);
-			git_reference_free(ref);
-			break;
-		}
-		if (dropped(y->repo, local)) {
-			git_reference_free(ref);
-			continue;
-		}
-		hide = ref_id(y->repo, local, &l) == 0;
-		if ((rc = api_readlog_verify_range(y->s, local, year, r, hide ? &l :
-		    NULL, &sl, &vr, NULL)) == 0 && !vr.ok)
-			rc = report_fail(y, local, &vr);
-		if (rc == 0) {
+		else if (!join_them) {
+			if ((rc = api_readlog_verify_range(y->s, local, year, r,
+			    hide ? &l : NULL, &sl, &vr, NULL)) == 0 && !vr.ok)
+				rc = report_fail(y, local, &vr);
+		} else if (!dropped(y->repo, local)) {
 			/* a join carries the later of the two times: it must
 			 * fall in the log's year */
 			int64_t when = 0;
@@ -959,8 +966,6 @@ join_reads(struct sync *y)
 	return rc;
 }
 
-/* Pushes refspecs; API_EAGAIN when the server refused one (someone
- * pushed first, or its hook said no: the message says which). */
 /* The server's hooks/pre-receive, run as git runs it, with the updates
  * on its stdin; 0 when it lets them in (or there is none). */
 static int
@@ -1198,41 +1203,50 @@ differs(struct sync *y, const char *local, const char *fetched)
 	return ref_id(y->repo, fetched, &b) != 0 || !git_oid_equal(&a, &b);
 }
 
+/* A refspec "SRC:DST" (SRC empty: delete DST) appended to a list. */
+struct specs {
+	char **v;
+	size_t n;
+};
+
+static int
+spec_add(struct specs *l, const char *src, const char *dst)
+{
+	void *v = realloc(l->v, (l->n + 1) * sizeof *l->v);
+	char *s;
+
+	if (v == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	l->v = v;
+	if ((s = malloc(strlen(src) + strlen(dst) + 2)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	sprintf(s, "%s:%s", src, dst);
+	l->v[l->n++] = s;
+	return 0;
+}
+
 static int
 push_all(struct sync *y)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
-	char **specs = NULL;
-	size_t n = 0;
-	int rc = 0, send = differs(y, MAIN_REF, SYNC_NS "main");
+	struct specs l = { NULL, 0 };
+	int rc, send = differs(y, MAIN_REF, SYNC_NS "main");
 
-	if ((specs = calloc(1, sizeof *specs)) == NULL ||
-	    (specs[n++] = strdup(MAIN_REF ":" MAIN_REF)) == NULL) {
-		rc = api_error_set(API_ENOMEM, "out of memory");
+	if ((rc = spec_add(&l, MAIN_REF, MAIN_REF)) < 0)
 		goto out;
-	}
+	/* the read logs: each pushed as it is here */
 	if (git_reference_iterator_glob_new(&it, y->repo, API_READS_REF "*") < 0) {
 		rc = api_git_fail(API_EIO, "cannot list refs");
 		goto out;
 	}
 	while (rc == 0 && git_reference_next(&ref, it) == 0) {
 		const char *name = git_reference_name(ref);
-		char fetched[128], *spec;
-		void *v;
+		char fetched[128];
 		snprintf(fetched, sizeof fetched, SYNC_NS "reads/%s",
 		    name + strlen(API_READS_REF));
 		send |= differs(y, name, fetched);
-		if ((v = realloc(specs, (n + 1) * sizeof *specs)) == NULL ||
-		    (spec = malloc(2 * strlen(name) + 2)) == NULL) {
-			if (v)
-				specs = v;
-			rc = api_error_set(API_ENOMEM, "out of memory");
-		} else {
-			specs = v;
-			sprintf(spec, "%s:%s", name, name);
-			specs[n++] = spec;
-		}
+		rc = spec_add(&l, name, name);
 		git_reference_free(ref);
 	}
 	git_reference_iterator_free(it);
@@ -1240,51 +1254,48 @@ push_all(struct sync *y)
 	if (rc == 0 && git_reference_iterator_glob_new(&it, y->repo,
 	    SYNC_NS "reads/*") == 0) {
 		while (rc == 0 && git_reference_next(&ref, it) == 0) {
-			char local[128], *spec;
-			void *v;
+			char local[128];
 			snprintf(local, sizeof local, API_READS_REF "%s",
 			    git_reference_name(ref) + strlen(SYNC_NS "reads/"));
 			if (dropped(y->repo, local)) {
-				if ((v = realloc(specs, (n + 1) * sizeof *specs)) == NULL ||
-				    (spec = malloc(strlen(local) + 2)) == NULL) {
-					if (v)
-						specs = v;
-					rc = api_error_set(API_ENOMEM, "out of memory");
-				} else {
-					specs = v;
-					sprintf(spec, ":%s", local);
-					specs[n++] = spec;
-					send = 1;
-				}
+				rc = spec_add(&l, "", local);
+				send = 1;
 			}
 			git_reference_free(ref);
 		}
 		git_reference_iterator_free(it);
 	}
 	if (rc == 0 && send)
-		rc = push(y, specs, n);
+		rc = push(y, l.v, l.n);
 	/* the keys after main: a server's hook checks them against it */
 	if (rc == 0 && differs(y, API_KEYS_REF, SYNC_NS "keys")) {
 		char *k = "+" API_KEYS_REF ":" API_KEYS_REF;
 		rc = push(y, &k, 1);
 	}
 out:
-	for (size_t i = 0; i < n; i++)
-		free(specs[i]);
-	free(specs);
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i]);
+	free(l.v);
 	return rc;
 }
 
 static int
 round_once(struct sync *y, int pushing)
 {
-	git_oid r, m, k;
-	int rc, has;
-
-	git_oid last;
-	int tracked = ref_id(y->repo, y->track, &last) == 0;
+	git_oid r, m, k, last, staff;
+	git_reference *t = NULL;
+	int rc, has, keys, tracked = ref_id(y->repo, y->track, &last) == 0;
 
 	if ((rc = fetch(y)) < 0 || (rc = check_main(y, &r, &has)) < 0)
+		return rc;
+	/* the server's keys and read logs, checked against the staff of
+	 * its main (else ours) before anything is joined */
+	keys = ref_id(y->repo, SYNC_NS "keys", &k) == 0;
+	if (has)
+		git_oid_cpy(&staff, &r);
+	if ((has || ref_id(y->repo, MAIN_REF, &staff) == 0) &&
+	    ((keys && (rc = keys_fetched_ok(y, &k, &staff)) < 0) ||
+	    (rc = reads_each(y, 0, &staff)) < 0))
 		return rc;
 	if (has && (rc = join(y, MAIN_REF, &r, 1, 0)) < 0)
 		return rc;
@@ -1292,21 +1303,17 @@ round_once(struct sync *y, int pushing)
 	if (ref_id(y->repo, MAIN_REF, &m) == 0 && (rc = scan_drops(y->repo, &m,
 	    tracked ? &last : NULL)) < 0)
 		return rc;
-	if (ref_id(y->repo, SYNC_NS "keys", &k) == 0 &&
-	    (rc = join_keys(y, &k)) < 0)
+	if (keys && (rc = join_keys(y, &k)) < 0)
 		return rc;
-	if ((rc = join_reads(y)) < 0)
+	if ((rc = reads_each(y, 1, NULL)) < 0)
 		return rc;
 	if (pushing && (rc = push_all(y)) < 0)
 		return rc;
 	/* what the server has now (or had, without a push) */
 	if (ref_id(y->repo, pushing ? MAIN_REF : SYNC_NS "main", &m) == 0 &&
-	    (rc = ref_move(y->repo, y->track, &m, NULL, "api-sync")) < 0 &&
-	    rc == API_EAGAIN) {
-		git_oid old;
-		if ((rc = ref_id(y->repo, y->track, &old)) == 0)
-			rc = ref_move(y->repo, y->track, &m, &old, "api-sync");
-	}
+	    git_reference_create(&t, y->repo, y->track, &m, 1, "api-sync") < 0)
+		rc = api_git_fail(API_EIO, y->track);
+	git_reference_free(t);
 	return rc;
 }
 
@@ -1492,10 +1499,11 @@ api_clone(const char *url, const char *dir, const api_sync_opts *o,
 	{
 		git_oid k;
 		if (ref_id(repo, SYNC_NS "keys", &k) == 0 &&
-		    (rc = take_keys(&y, &k)) < 0)
+		    ((rc = keys_fetched_ok(&y, &k, &m)) < 0 ||
+		    (rc = ref_move(repo, API_KEYS_REF, &k, NULL, "api-clone")) < 0))
 			goto out;
 	}
-	if ((rc = join_reads(&y)) < 0 ||
+	if ((rc = reads_each(&y, 0, &m)) < 0 || (rc = reads_each(&y, 1, NULL)) < 0 ||
 	    (rc = ref_move(repo, y.track, &m, NULL, "api-clone")) < 0)
 		goto out;
 	/* the fetch through origin also made refs/remotes/origin/: api-sync
