@@ -104,3 +104,17 @@ same() {
 dverified() {
 	api-verify -C "$1" > /dev/null 2>&1 && api-verify -C "$1" --reads > /dev/null 2>&1
 }
+# team_store DIR: identities adm, ld, cw1, cw2 (files NAME.id, NAME.pub in
+# the current directory) and a store in DIR made by adm, with ld a lead,
+# cw1 and cw2 caseworkers, and case C1 opened by cw1 and granted to cw2
+team_store() {
+	for _h in adm ld cw1 cw2; do
+		api-keygen --handle "$_h" --no-passphrase -o "$_h.id" > "$_h.pub" 2> /dev/null
+	done
+	api-init -i adm.id "$1" 2> /dev/null &&
+		api-staff -C "$1" -i adm.id add --role lead ld.pub > /dev/null 2>&1 &&
+		api-staff -C "$1" -i adm.id add --role caseworker cw1.pub > /dev/null 2>&1 &&
+		api-staff -C "$1" -i adm.id add --role caseworker cw2.pub > /dev/null 2>&1 &&
+		C1=$(api-new -C "$1" -i cw1.id -m "intake one" 2> /dev/null) &&
+		api-grant -C "$1" -i ld.id "$C1" cw2 > /dev/null 2>&1
+}

@@ -144,15 +144,7 @@ before() { a0=$(drefs "$A") srv0=$(drefs "$SRV") in0=$(logins) off0=$(offers); }
 hostkey_refused() { refused && grep -qi 'host *key' "$W/err" && [ "$(offers)" -eq "$off0" ]; }
 
 # --- a store and a server ------------------------------------------------
-for h in adm ld cw1 cw2; do
-	api-keygen --handle "$h" --no-passphrase -o "$h.id" > "$h.pub" 2> /dev/null
-done
-api-init -i adm.id "$A" 2> /dev/null &&
-	api-staff -C "$A" -i adm.id add --role lead ld.pub > /dev/null 2>&1 &&
-	api-staff -C "$A" -i adm.id add --role caseworker cw1.pub > /dev/null 2>&1 &&
-	api-staff -C "$A" -i adm.id add --role caseworker cw2.pub > /dev/null 2>&1 &&
-	C1=$(api-new -C "$A" -i cw1.id -m "intake one" 2> /dev/null) &&
-	api-grant -C "$A" -i ld.id "$C1" cw2 > /dev/null 2>&1
+team_store "$A"
 ok $? "a store: an admin, a lead, two caseworkers, a case of both"
 
 # the server's hook checks every push (its refusals logged in

@@ -18,15 +18,7 @@ A=$T/a B=$T/b SRV=$T/srv.git
 # run CMD ARGS...: stdout in $W/out, stderr in $W/err
 run() { "$@" > "$W/out" 2> "$W/err"; }
 
-for h in adm ld cw1 cw2; do
-	api-keygen --handle "$h" --no-passphrase -o "$h.id" > "$h.pub" 2> /dev/null
-done
-api-init -i adm.id "$A" 2> /dev/null &&
-	api-staff -C "$A" -i adm.id add --role lead ld.pub > /dev/null 2>&1 &&
-	api-staff -C "$A" -i adm.id add --role caseworker cw1.pub > /dev/null 2>&1 &&
-	api-staff -C "$A" -i adm.id add --role caseworker cw2.pub > /dev/null 2>&1 &&
-	C1=$(api-new -C "$A" -i cw1.id -m "intake one" 2> /dev/null) &&
-	api-grant -C "$A" -i ld.id "$C1" cw2 > /dev/null 2>&1
+team_store "$A"
 ok $? "a store: an admin, a lead, two caseworkers, a case of both"
 
 git init -q --bare "$SRV" && cp "$API_TOP/scripts/pre-receive" "$SRV/hooks/" &&
