@@ -296,6 +296,10 @@ int api_identity_save(const api_identity *id, const char *path,
  */
 int api_identity_load(api_identity **out, const char *path,
 	api_pass_fn pass, void *pctx);
+/* The text of an unprotected identity file (as api_identity_load reads
+ * it once decrypted); name is used in messages. */
+int api_identity_parse(api_identity **out, const char *text, size_t len,
+	const char *name);
 
 /* "handle age1... ssh-ed25519 AAAA..." into out (size >= 256). */
 int api_pubid_format(char *out, size_t outlen, const api_pubid *p);

@@ -355,6 +355,23 @@ identity_parse(api_identity *id, const char *text, size_t len,
 	return rc;
 }
 
+int
+api_identity_parse(api_identity **out, const char *text, size_t len,
+    const char *name)
+{
+	api_identity *id = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = identity_alloc(&id)) < 0)
+		return rc;
+	if ((rc = identity_parse(id, text, len, name)) < 0)
+		api_identity_free(id);
+	else
+		*out = id;
+	return rc;
+}
+
 static int
 is_encrypted(const unsigned char *p, size_t n)
 {
