@@ -5,7 +5,9 @@ set -u
 : "${API_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${B:=build}"
 case $B in /*) ;; *) B=$API_TOP/$B ;; esac
-PATH=$B/bin:$B/tests:$PATH
+# API_TEST_WRAP: a directory of wrappers of the same names run first
+# (scripts/valgrind runs every program under memcheck this way)
+PATH=${API_TEST_WRAP:+$API_TEST_WRAP:}$B/bin:$B/tests:$PATH
 T=$(mktemp -d "${TMPDIR:-/tmp}/api-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 trap 'exit 129' HUP INT TERM
