@@ -3,6 +3,8 @@
 # make            build libapi and every program under $(B) (default build/)
 # make check      run every test; ends with "N passed, M failed"
 # make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
+# make valgrind   the suite under valgrind memcheck (slow, not in CI;
+#                 VG_TESTS="tests/a.t ..." for some; see scripts/valgrind)
 # make bench      benchmarks (programs, not tests)
 # make install    PREFIX (/usr/local), DESTDIR honoured
 # make lint       mandoc -Tlint on the man pages
@@ -81,6 +83,9 @@ asan:
 		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 		LDFLAGS='-fsanitize=address,undefined' check
 
+valgrind: all $(UNITS) $(TOOLS)
+	@B=$(B) sh scripts/valgrind $(VG_TESTS)
+
 bench: all $(TOOLS)
 	@B=$(B) sh scripts/bench
 
@@ -119,5 +124,5 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check asan bench lint install uninstall clean
+.PHONY: all check asan valgrind bench lint install uninstall clean
 .SECONDARY:
