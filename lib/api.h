@@ -863,4 +863,66 @@ int api_clone(const char *url, const char *dir, const api_sync_opts *o,
  */
 int api_receive_check(struct git_repository *repo, const char *updates);
 
+/* --- bundle.c: handover bundles (see its header comment) --------------- */
+
+#define API_BUNDLE_MAX (1024UL * 1024 * 1024)    /* plaintext, bytes */
+#define API_BUNDLE_MAX_RECORDS 1000000
+
+/* A ustar archive of plain files, written and read in memory. */
+int api_tar_add(api_buf *out, const char *name, const void *data, size_t len,
+	int64_t mtime);
+int api_tar_end(api_buf *out);
+/* Calls fn for every entry; a non-zero return of fn stops and is
+ * returned.  Anything but a well-formed archive of plain files is
+ * API_EINVAL. */
+typedef int (*api_tar_fn)(void *ctx, const char *name,
+	const unsigned char *data, size_t len);
+int api_tar_each(const unsigned char *data, size_t len, api_tar_fn fn,
+	void *ctx);
+
+typedef struct api_bundle_staff {
+	char role[16];
+	api_pubid pub;
+} api_bundle_staff;
+typedef struct api_bundle_record {
+	char path[96];               /* notes/ID.md or events/ID */
+	unsigned char sha256[32];    /* of the plaintext */
+	char blob[41], commit[41];   /* in the exporting store */
+} api_bundle_record;
+typedef struct api_bundle_manifest {
+	char case_id[API_CASE_ID_LEN + 1];
+	char store[41];              /* main of the exporting store */
+	char exported[32];           /* ISO 8601 UTC */
+	char by[API_HANDLE_MAX + 1];
+	unsigned char recipient[32];
+	char consent[API_OBJ_ID_LEN + 1];    /* the consent event, or "" */
+	char *override;              /* the reason without consent, or NULL */
+	api_bundle_staff *staff;
+	size_t nstaff;
+	api_bundle_record *rec;
+	size_t nrec;
+} api_bundle_manifest;
+int api_bundle_manifest_format(const api_bundle_manifest *m, api_buf *out);
+/* Strict: every line as api_bundle_manifest_format writes it. */
+int api_bundle_manifest_parse(api_bundle_manifest *m, const char *text,
+	size_t len);
+void api_bundle_manifest_free(api_bundle_manifest *m);
+
+/* A bundle decrypted and checked: text[i] is record m.rec[i]. */
+typedef struct api_bundle {
+	api_bundle_manifest m;
+	api_buf manifest;            /* its exact text */
+	api_buf *text;               /* secret */
+	const api_bundle_staff *signer;
+	unsigned char sha256[32];    /* of the age file */
+} api_bundle;
+/*
+ * Decrypts the bundle ct with me's key and checks it (see bundle.c):
+ * API_EAGE_NOMATCH for another recipient, API_EAGE_* for a damaged age
+ * file, API_EINVAL for anything inside that does not hold.
+ */
+int api_bundle_read(api_bundle **out, const api_identity *me, const void *ct,
+	size_t ctlen);
+void api_bundle_free(api_bundle *b);
+
 #endif
