@@ -6,6 +6,7 @@
 # make valgrind   the suite under valgrind memcheck (slow, not in CI;
 #                 VG_TESTS="tests/a.t ..." for some; see scripts/valgrind)
 # make bench      benchmarks (programs, not tests)
+# make fuzz       each libFuzzer target for FUZZ_TIME seconds (clang; build-fuzz/)
 # make install    PREFIX (/usr/local), DESTDIR honoured
 # make lint       mandoc -Tlint on the man pages
 
@@ -39,6 +40,9 @@ LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/obj/lib/%.o)
 PROGS := $(CMD_SRC:cmd/%.c=$(B)/bin/%)
 UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOLS := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
+FUZZ_SRC := $(filter-out tests/fuzz/replay.c,$(sort $(wildcard tests/fuzz/*.c)))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
+REPLAYS := $(FUZZ_NAMES:%=$(B)/fuzz/replay-%)
 MAN1 := $(sort $(wildcard man/*.1))
 MAN5 := $(sort $(wildcard man/*.5))
 MAN7 := $(sort $(wildcard man/*.7))
@@ -73,7 +77,12 @@ $(B)/tests/%: tests/tools/%.c lib/*.h $(LIBAPI)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../lib' -o $@ $< -L$(B)/lib -lapi $(PKG_LIBS)
 
-check: all $(UNITS) $(TOOLS)
+# Each fuzz target with a plain main() that replays its corpus (check).
+$(B)/fuzz/replay-%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h lib/*.h $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ tests/fuzz/replay.c $< $(LIB_OBJ) $(PKG_LIBS)
+
+check: all $(UNITS) $(TOOLS) $(REPLAYS)
 	@B=$(B) sh scripts/run-tests $(UNITS) $(sort $(wildcard tests/*.t))
 
 asan:
@@ -88,6 +97,26 @@ valgrind: all $(UNITS) $(TOOLS)
 
 bench: all $(TOOLS)
 	@B=$(B) sh scripts/bench
+
+# libFuzzer: the library built in, with ASan and UBSan, into $(FZ).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FZ = build-fuzz
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_OBJ := $(LIB_SRC:lib/%.c=$(FZ)/obj/%.o)
+
+$(FZ)/obj/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) $(FUZZ_CFLAGS) \
+		-fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/fuzz-%: tests/fuzz/%.c tests/fuzz/fuzz.h lib/*.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(WARN) $(DEFS) -Ilib -Itests/fuzz $(PKG_CFLAGS) $(FUZZ_CFLAGS) \
+		-fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+
+fuzz: $(FUZZ_NAMES:%=$(FZ)/fuzz-%)
+	@FZ=$(FZ) FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run $(FUZZ_NAMES)
 
 lint:
 	@if command -v mandoc >/dev/null; then \
@@ -122,7 +151,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/api
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all check asan valgrind bench lint install uninstall clean
+.PHONY: all check asan valgrind bench fuzz lint install uninstall clean
 .SECONDARY:
