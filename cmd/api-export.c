@@ -17,6 +17,7 @@
 #include <cmark.h>
 
 #include "items.h"
+#include "stats.h"
 
 /* as api-init writes programme.classification into api.conf */
 #define DEFAULT_MARKING "VS-NUR F\xc3\x9cR DEN DIENSTGEBRAUCH"
@@ -32,7 +33,13 @@ usage(FILE *f)
 	fprintf(f, "usage: api-export [-C DIR] [-i FILE] [--passphrase-fd N] "
 	    "[--purpose TEXT]\n"
 	    "                  --to html|man|latex|xml|commonmark [-o FILE] "
-	    "CASE...\n");
+	    "CASE...\n"
+	    "       api-export [options] --bundle --recipient AGE1 "
+	    "[--override-consent\n"
+	    "                  --reason TEXT] [-o FILE] CASE\n"
+	    "       api-export [options] --stats [--from D] [--to D] "
+	    "[--json | --csv]\n"
+	    "                  [--min-cell K] [--svg FILE] [-o FILE]\n");
 }
 
 /* ---- the tree ----------------------------------------------------------- */
@@ -716,6 +723,9 @@ static FILE *
 open_out(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	char parent[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
 	FILE *f;
 
 	if (fd < 0)
@@ -723,9 +733,412 @@ open_out(const char *path)
 		    " (api-export writes only a new file)" : "");
 	out_partial = path;
 	atexit(out_cleanup);
+	/* others may list the folder: they see the name, and the file
+	 * itself if anything loosens its mode later */
+	snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path +
+	    (slash == path)) : 1, slash ? path : ".");
+	if (stat(parent, &st) == 0 && (st.st_mode & S_IROTH))
+		fprintf(stderr, "api-export: warning: %s is in %s, which everyone "
+		    "on this machine can read\n", path, parent);
 	if ((f = fdopen(fd, "w")) == NULL)
 		cli_die("%s: %s", path, strerror(errno));
 	return f;
+}
+
+/* ---- --bundle: a handover bundle for another programme ------------------ */
+
+struct brec {
+	char kind[8];                /* notes, events */
+	char *name;                  /* the file: ID.md.age, ID.age */
+	api_record r;
+	long date;
+	git_oid blob;
+	int found;                   /* its commit is known */
+	git_oid commit;
+};
+
+static int
+brec_cmp(const void *a, const void *b)
+{
+	const struct brec *x = a, *y = b;
+
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The blob of dir/kind/name in tree, or a zero oid. */
+static void
+entry_oid(git_tree *tree, const char *dir, const char *kind, const char *name,
+    git_oid *out)
+{
+	char path[160];
+	git_tree_entry *e = NULL;
+
+	memset(out, 0, sizeof *out);
+	snprintf(path, sizeof path, "%s/%s/%s", dir, kind, name);
+	if (tree && git_tree_entry_bypath(&e, tree, path) == 0)
+		git_oid_cpy(out, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+}
+
+/*
+ * The commit that gave each record the blob it has now: walking main
+ * from its tip, the first commit of this case (Api-Case) whose tree has
+ * the blob and whose parent's has not.  Only the case's own commits are
+ * opened to the tree.
+ */
+static void
+find_commits(api_store *s, const char *id, struct brec *v, size_t n)
+{
+	git_repository *repo = api_store_repo(s);
+	git_revwalk *w = NULL;
+	git_oid oid;
+	char dir[32], want[64];
+	size_t left = n;
+
+	api_case_dir(dir, id);
+	snprintf(want, sizeof want, "\nApi-Case: %s\n", id);
+	if (git_revwalk_new(&w, repo) < 0 ||
+	    git_revwalk_push_ref(w, "refs/heads/main") < 0)
+		cli_die("cannot walk the history: %s", git_error_last() ?
+		    git_error_last()->message : "?");
+	while (left > 0 && git_revwalk_next(&oid, w) == 0) {
+		git_commit *c = NULL, *p = NULL;
+		git_tree *t = NULL, *pt = NULL;
+		if (git_commit_lookup(&c, repo, &oid) < 0)
+			cli_die("commit %s cannot be read", git_oid_tostr_s(&oid));
+		if (git_commit_parentcount(c) == 1 &&
+		    strstr(git_commit_message(c), want) != NULL &&
+		    git_commit_tree(&t, c) == 0 && git_commit_parent(&p, c, 0) == 0) {
+			(void)git_commit_tree(&pt, p);
+			for (size_t i = 0; i < n; i++) {
+				git_oid a, b;
+				if (v[i].found)
+					continue;
+				entry_oid(t, dir, v[i].kind, v[i].name, &a);
+				entry_oid(pt, dir, v[i].kind, v[i].name, &b);
+				if (git_oid_equal(&a, &v[i].blob) &&
+				    !git_oid_equal(&b, &v[i].blob)) {
+					git_oid_cpy(&v[i].commit, &oid);
+					v[i].found = 1;
+					left--;
+				}
+			}
+		}
+		git_tree_free(t);
+		git_tree_free(pt);
+		git_commit_free(p);
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].found)
+			cli_die("case %s: no commit of main adds %s/%s", id, v[i].kind,
+			    v[i].name);
+}
+
+/* Every record of the case, decrypted, in time order. */
+static struct brec *
+bundle_records(api_store *s, const api_identity *me, const char *id,
+    size_t *n)
+{
+	static const char *kinds[] = { "notes", "events" };
+	struct brec *v = NULL;
+	git_tree *main_tree = NULL;
+	api_case *cs;
+	char dir[32];
+	const char *d;
+
+	*n = 0;
+	api_case_dir(dir, id);
+	if (api_case_load(s, id, &cs) < 0 || api_case_unlock(cs, me) < 0 ||
+	    api_store_tree(s, NULL, &main_tree) < 0)
+		cli_die_lib();
+	for (int k = 0; k < 2; k++) {
+		char **names;
+		size_t nn;
+		if (api_case_files(cs, kinds[k], &names, &nn) < 0)
+			cli_die_lib();
+		struct brec *nv = realloc(v, (*n + nn + 1) * sizeof *v);
+		if (nv == NULL)
+			cli_die("out of memory");
+		v = nv;
+		for (size_t i = 0; i < nn; i++) {
+			struct brec *b = &v[(*n)++];
+			memset(b, 0, sizeof *b);
+			snprintf(b->kind, sizeof b->kind, "%s", kinds[k]);
+			b->name = names[i];
+			if (api_case_read(cs, me, kinds[k], names[i], &b->r) < 0)
+				cli_die_lib();
+			if ((d = api_record_get(&b->r, "Date")) == NULL ||
+			    api_date_parse(d, &b->date) < 0)
+				b->date = 0;
+			entry_oid(main_tree, dir, kinds[k], names[i], &b->blob);
+		}
+		free(names);
+	}
+	qsort(v, *n, sizeof *v, brec_cmp);
+	git_tree_free(main_tree);
+	api_case_free(cs);
+	return v;
+}
+
+/* The consent event that allows sharing with rcpt: the last consent
+ * event naming it, if that one gives consent; else NULL. */
+static const char *
+consent_for(const struct brec *v, size_t n, const char *rcpt)
+{
+	const char *last = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *t = api_record_get(&v[i].r, "Type");
+		const char *r = api_record_get(&v[i].r, "Recipient");
+		const char *c = api_record_get(&v[i].r, "Consent");
+		if (strcmp(v[i].kind, "events") || t == NULL ||
+		    strcmp(t, "consent") || r == NULL || strcmp(r, rcpt))
+			continue;
+		last = c && strcmp(c, "given") == 0 ?
+		    api_record_get(&v[i].r, "Event") : NULL;
+	}
+	return last;
+}
+
+struct handover {
+	const api_identity *me;
+	const char *id, *rcpt, *consent, *reason;
+	char event[API_OBJ_ID_LEN + 1], date[11], sha[65], records[24];
+};
+
+/* The export, recorded as an event of the case. */
+static int
+build_handover(void *ctx, api_tx *tx)
+{
+	struct handover *h = ctx;
+	api_buf ev = { 0 };
+	api_case_w w;
+	char path[128];
+	int rc;
+
+	ev.secret = 1;
+	if ((rc = api_tx_case(tx, h->id, h->me, &w)) < 0)
+		return rc;
+	if ((rc = api_record_field(&ev, "Case", h->id)) < 0 ||
+	    (rc = api_record_field(&ev, "Event", h->event)) < 0 ||
+	    (rc = api_record_field(&ev, "Author", h->me->handle)) < 0 ||
+	    (rc = api_record_field(&ev, "Date", h->date)) < 0 ||
+	    (rc = api_record_field(&ev, "Type", "handover")) < 0 ||
+	    (rc = api_record_field(&ev, "Recipient", h->rcpt)) < 0 ||
+	    (rc = api_record_field(&ev, "Consent", h->consent)) < 0 ||
+	    (rc = api_record_field(&ev, "Override", h->reason)) < 0 ||
+	    (rc = api_record_field(&ev, "Bundle", h->sha)) < 0 ||
+	    (rc = api_record_field(&ev, "Records", h->records)) < 0)
+		goto out;
+	snprintf(path, sizeof path, "%s/events/%s.age", w.dir, h->event);
+	if ((rc = api_tx_put_record(tx, path, &ev,
+	    (const unsigned char (*)[32])w.event_pk, 1)) == 0)
+		rc = api_tx_message(tx, "export: handover bundle recorded",
+		    "handover", h->id, h->event);
+out:
+	api_buf_free(&ev);
+	api_case_w_free(&w);
+	return rc;
+}
+
+static int
+bundle_main(const char *dir, const char *ident, int pass_fd, const char *purpose,
+    const char *rcpt, int override, const char *reason, const char *outp,
+    int operands, char **cases)
+{
+	unsigned char pk[32], sha[32];
+	api_bundle_manifest m;
+	api_staff_list l;
+	api_identity *me;
+	api_store *s;
+	struct kase k;
+	struct handover h;
+	struct brec *v;
+	size_t n;
+	api_buf man = { 0 }, sig = { 0 }, tar = { 0 }, ct = { 0 };
+	api_reads reads = { 0 };
+	git_oid tip;
+	char name[128];
+	FILE *out = stdout;
+
+	if (operands != 1 || rcpt == NULL || (reason && !override)) {
+		usage(stderr);
+		return 2;
+	}
+	if (api_age_recipient_parse(pk, rcpt) < 0) {
+		fprintf(stderr, "api-export: --recipient %s: not an age1 recipient\n",
+		    rcpt);
+		return 2;
+	}
+	if (override && (reason == NULL || api_purpose_check(reason) < 0)) {
+		fprintf(stderr, "api-export: --override-consent needs --reason TEXT%s%s\n",
+		    reason ? ": " : "", reason ? api_error_last() : "");
+		return 2;
+	}
+	if (outp == NULL && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "api-export: a bundle is binary: give -o FILE or "
+		    "redirect standard output\n");
+		return 2;
+	}
+	s = cli_store(dir);
+	me = cli_identity(ident, pass_fd);
+	cli_require_staff(s, me);
+	load_case(s, me, cases[0], &k);
+	api_team_free(&k.team);
+	if (api_reads_add(&reads, k.id) < 0)
+		cli_die_lib();
+	cli_readlog(s, me, "api-export", purpose, &reads);
+	api_reads_free(&reads);
+	v = bundle_records(s, me, k.id, &n);
+	memset(&m, 0, sizeof m);
+	memset(&h, 0, sizeof h);
+	if (!override && (h.consent = consent_for(v, n, rcpt)) == NULL)
+		cli_die("case %s has no consent to share with %s (record it with "
+		    "api-status %s --schedule consent-given DATE --recipient %s, or "
+		    "give --override-consent --reason TEXT)", k.id, rcpt, k.id, rcpt);
+	find_commits(s, k.id, v, n);
+
+	/* the manifest, signed */
+	if (git_reference_name_to_id(&tip, api_store_repo(s), "refs/heads/main") < 0 ||
+	    api_store_staff(s, &l) < 0)
+		cli_die_lib();
+	memcpy(m.case_id, k.id, sizeof m.case_id);
+	git_oid_tostr(m.store, sizeof m.store, &tip);
+	api_time_format(m.exported, (int64_t)time(NULL));
+	snprintf(m.by, sizeof m.by, "%s", me->handle);
+	memcpy(m.recipient, pk, 32);
+	if (h.consent)
+		snprintf(m.consent, sizeof m.consent, "%s", h.consent);
+	m.override = override ? (char *)reason : NULL;
+	if ((m.staff = calloc(l.n + 1, sizeof *m.staff)) == NULL ||
+	    (m.rec = calloc(n + 1, sizeof *m.rec)) == NULL)
+		cli_die("out of memory");
+	for (size_t i = 0; i < l.n; i++) {
+		snprintf(m.staff[i].role, sizeof m.staff[i].role, "%s", l.v[i].role);
+		m.staff[i].pub = l.v[i].pub;
+	}
+	m.nstaff = l.n;
+	for (size_t i = 0; i < n; i++) {
+		api_bundle_record *r = &m.rec[i];
+		snprintf(r->path, sizeof r->path, "%s/%.*s%s", v[i].kind,
+		    API_OBJ_ID_LEN, v[i].name, v[i].kind[0] == 'n' ? ".md" : "");
+		crypto_hash_sha256(r->sha256, v[i].r.raw.ptr, v[i].r.raw.len);
+		git_oid_tostr(r->blob, sizeof r->blob, &v[i].blob);
+		git_oid_tostr(r->commit, sizeof r->commit, &v[i].commit);
+	}
+	m.nrec = n;
+	if (api_bundle_manifest_format(&m, &man) < 0 ||
+	    api_sshsig_sign(&sig, me->sign_sk, "api-bundle", man.ptr, man.len) < 0)
+		cli_die_lib();
+
+	/* the archive, encrypted */
+	tar.secret = 1;
+	snprintf(name, sizeof name, "%s/MANIFEST", k.id);
+	if (api_tar_add(&tar, name, man.ptr, man.len, time(NULL)) < 0)
+		cli_die_lib();
+	snprintf(name, sizeof name, "%s/MANIFEST.sig", k.id);
+	if (api_tar_add(&tar, name, sig.ptr, sig.len, time(NULL)) < 0)
+		cli_die_lib();
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "%s/%s", k.id, m.rec[i].path);
+		if (api_tar_add(&tar, name, v[i].r.raw.ptr, v[i].r.raw.len,
+		    time(NULL)) < 0)
+			cli_die_lib();
+	}
+	if (api_tar_end(&tar) < 0 ||
+	    api_age_encrypt_mem((const unsigned char (*)[32])pk, 1, tar.ptr, tar.len,
+	    &ct, 0) < 0)
+		cli_die_lib();
+	crypto_hash_sha256(sha, ct.ptr, ct.len);
+	sodium_bin2hex(h.sha, sizeof h.sha, sha, sizeof sha);
+
+	/* a file is written whole before the export is recorded, and removed
+	 * if it cannot be; standard output gets it after */
+	if (outp) {
+		out = open_out(outp);
+		if (fwrite(ct.ptr, 1, ct.len, out) != ct.len || fflush(out) != 0 ||
+		    fsync(fileno(out)) != 0)
+			cli_die("%s: write error", outp);
+	}
+	h.me = me;
+	h.id = k.id;
+	h.rcpt = rcpt;
+	h.reason = override ? reason : NULL;
+	snprintf(h.records, sizeof h.records, "%zu", n);
+	api_date_format(h.date, api_date_today());
+	if (api_obj_id_new(h.event) < 0 ||
+	    api_store_write(s, me, build_handover, &h, NULL) < 0)
+		cli_die("the export could not be recorded, so nothing was exported: %s",
+		    api_error_last());
+	if (outp) {
+		if (fclose(out) != 0)
+			cli_die("%s: write error", outp);
+		out_partial = NULL;
+	} else if (fwrite(ct.ptr, 1, ct.len, stdout) != ct.len || fflush(stdout))
+		cli_die("standard output: write error (the export was recorded as "
+		    "event %s)", h.event);
+	fprintf(stderr, "api-export: case %s: %zu records for %s, recorded as "
+	    "event %s; bundle SHA-256 %s\n", k.id, n, rcpt, h.event, h.sha);
+	m.override = NULL;
+	api_bundle_manifest_free(&m);
+	for (size_t i = 0; i < n; i++) {
+		api_record_free(&v[i].r);
+		free(v[i].name);
+	}
+	free(v);
+	api_buf_free(&man);
+	api_buf_free(&sig);
+	api_buf_free(&tar);
+	api_buf_free(&ct);
+	api_staff_list_free(&l);
+	api_identity_free(me);
+	api_store_free(s);
+	return outp ? 0 : cli_flush();
+}
+
+/* --stats: the evaluation statistics (stats.h) */
+static int
+stats_main(const char *dir, const char *ident, int pass_fd, const char *purpose,
+    const char *from, const char *to, int json, int csv, const char *outp,
+    int operands, struct stats_opts *so)
+{
+	api_conf *conf;
+	api_identity *me;
+	api_store *s;
+	FILE *out = stdout;
+
+	if (operands > 0 || (json && csv)) {
+		usage(stderr);
+		return 2;
+	}
+	so->fmt = json ? STATS_JSON : csv ? STATS_CSV : STATS_TSV;
+	so->purpose = purpose;
+	if ((from && api_date_parse(from, &so->from) < 0) ||
+	    (to && api_date_parse(to, &so->to) < 0)) {
+		fprintf(stderr, "api-export: %s\n", api_error_last());
+		return 2;
+	}
+	if (so->from >= 0 && so->to >= 0 && so->from > so->to) {
+		fprintf(stderr, "api-export: --from %s is after --to %s\n", from, to);
+		return 2;
+	}
+	s = cli_store_conf(dir, &conf);
+	me = cli_identity(ident, pass_fd);
+	cli_require_staff(s, me);
+	if (outp)
+		out = open_out(outp);
+	stats_run(s, me, conf, so, out);
+	if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0))
+		cli_die("%s: write error", outp ? outp : "standard output");
+	out_partial = NULL;
+	api_conf_free(conf);
+	api_identity_free(me);
+	api_store_free(s);
+	return out == stdout ? cli_flush() : 0;
 }
 
 int
@@ -735,13 +1148,26 @@ main(int argc, char **argv)
 		{ "passphrase-fd", required_argument, NULL, 'P' },
 		{ "purpose", required_argument, NULL, 'p' },
 		{ "to", required_argument, NULL, 't' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "csv", no_argument, NULL, 'c' },
+		{ "min-cell", required_argument, NULL, 'k' },
+		{ "svg", required_argument, NULL, 'g' },
+		{ "bundle", no_argument, NULL, 'b' },
+		{ "recipient", required_argument, NULL, 'r' },
+		{ "override-consent", no_argument, NULL, 'O' },
+		{ "reason", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *ident = NULL, *purpose = "export", *outp = NULL;
-	const char *marking;
-	int c, pass_fd = -1, f = -1;
+	const char *marking, *to = NULL, *from = NULL;
+	const char *rcpt = NULL, *reason = NULL;
+	int c, pass_fd = -1, f = -1, stats = 0, json = 0, csv = 0, bundle = 0;
+	int override = 0;
+	struct stats_opts so = { -1, -1, STATS_TSV, 5, NULL, NULL };
 	api_reads reads = { 0 };
 	api_buf doc = { 0 }, mark = { 0 };
 	api_identity *me;
@@ -759,16 +1185,24 @@ main(int argc, char **argv)
 		case 'P': pass_fd = cli_int(optarg, "--passphrase-fd", 1 << 20); break;
 		case 'p': purpose = cli_purpose(optarg); break;
 		case 'o': outp = optarg; break;
-		case 't':
-			for (int i = 0; i < 5; i++)
-				if (strcmp(optarg, fmt_name[i]) == 0)
-					f = i;
-			if (f < 0) {
-				fprintf(stderr, "api-export: --to %s: use html, man, latex, "
-				    "xml or commonmark\n", optarg);
+		case 't': to = optarg; break;
+		case 'S': stats = 1; break;
+		case 'f': from = optarg; break;
+		case 'j': json = 1; break;
+		case 'c': csv = 1; break;
+		case 'k':
+			if ((so.k = atoi(optarg)) < 1 || strspn(optarg, "0123456789") !=
+			    strlen(optarg) || strlen(optarg) > 6) {
+				fprintf(stderr, "api-export: --min-cell %s: give a whole "
+				    "number of at least 1\n", optarg);
 				return 2;
 			}
 			break;
+		case 'g': so.svg = optarg; break;
+		case 'b': bundle = 1; break;
+		case 'r': rcpt = optarg; break;
+		case 'O': override = 1; break;
+		case 'R': reason = optarg; break;
 		case 'h':
 			printf("api-export - a case as one document: HTML, man, LaTeX, "
 			    "XML, CommonMark\n");
@@ -777,6 +1211,34 @@ main(int argc, char **argv)
 		case 'V': printf("api-export %s\n", API_VERSION); return cli_flush();
 		default: usage(stderr); return 2;
 		}
+	}
+	if ((rcpt || override || reason) && !bundle) {
+		fprintf(stderr, "api-export: --recipient, --override-consent and "
+		    "--reason go with --bundle\n");
+		return 2;
+	}
+	if (bundle && (stats || to)) {
+		usage(stderr);
+		return 2;
+	}
+	if (bundle)
+		return bundle_main(dir, ident, pass_fd, purpose, rcpt, override,
+		    reason, outp, argc - optind, argv + optind);
+	if (stats)
+		return stats_main(dir, ident, pass_fd, purpose, from, to, json, csv,
+		    outp, argc - optind, &so);
+	if (from || json || csv || so.svg || so.k != 5) {
+		fprintf(stderr, "api-export: --from, --json, --csv, --min-cell and "
+		    "--svg go with --stats\n");
+		return 2;
+	}
+	for (int i = 0; to && i < 5; i++)
+		if (strcmp(to, fmt_name[i]) == 0)
+			f = i;
+	if (to && f < 0) {
+		fprintf(stderr, "api-export: --to %s: use html, man, latex, xml or "
+		    "commonmark\n", to);
+		return 2;
 	}
 	if (f < 0 || optind >= argc) {
 		usage(stderr);

@@ -17,6 +17,8 @@ struct op {
 	const char *body;
 	size_t bodylen;
 	int remove_key;                      /* undo: drop the envelope */
+	const api_bundle *bundle;            /* --import */
+	char (*imported)[API_OBJ_ID_LEN + 1];  /* a note ID per record */
 	int has_cases;                       /* main has a cases/ tree */
 };
 
@@ -25,7 +27,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: api-new [-C DIR] [-i FILE] [--passphrase-fd N] [--assign HANDLE]...\n"
-	    "               [--referral SOURCE] [--date D] [-m TEXT | -F FILE]\n");
+	    "               [--referral SOURCE] [--date D] [-m TEXT | -F FILE]\n"
+	    "       api-new [options] [--assign HANDLE]... [--referral SOURCE] "
+	    "--import BUNDLE\n");
 }
 
 /* The case's key envelopes on API_KEYS_REF (or their removal, to undo). */
@@ -126,7 +130,31 @@ build_case(void *ctx, api_tx *tx)
 	snprintf(path, sizeof path, "%s/events/%s.age", op->dir, op->opened);
 	if ((rc = put_record(tx, path, opened, NULL, 0, epk)) < 0)
 		goto out;
-	if (strcmp(op->phase, "intake") == 0) {
+	/* a bundle's records: each a note of its own, kept byte for byte */
+	for (size_t i = 0; op->bundle && i < op->bundle->m.nrec; i++) {
+		const api_bundle_record *br = &op->bundle->m.rec[i];
+		const api_buf *t = &op->bundle->text[i];
+		api_record r = { 0 };
+		char src[API_CASE_ID_LEN + 2 + sizeof br->path], date[11];
+		const char *d;
+		long day;
+		if ((rc = api_record_parse(&r, t->ptr, t->len)) < 0)
+			goto out;
+		d = api_record_get(&r, "Date");
+		snprintf(date, sizeof date, "%s", d && api_date_parse(d, &day) == 0 ?
+		    d : op->date);
+		api_record_free(&r);
+		snprintf(src, sizeof src, "%s/%s", op->bundle->m.case_id, br->path);
+		const char *imp[] = { "Case", op->id, "Note", op->imported[i],
+		    "Author", op->me->handle, "Date", date, "Type", "imported",
+		    "Source", src, NULL };
+		snprintf(path, sizeof path, "%s/notes/%s.md.age", op->dir,
+		    op->imported[i]);
+		if ((rc = put_record(tx, path, imp, (const char *)t->ptr, t->len,
+		    npk)) < 0)
+			goto out;
+	}
+	if (strcmp(op->phase, "intake") == 0 && op->bundle == NULL) {
 		/* the intake meeting is the first contact */
 		const char *contact[] = { "Case", op->id, "Event", op->contact,
 		    "Author", op->me->handle, "Date", op->date, "Type", "contact",
@@ -187,6 +215,74 @@ check_member(const api_staff_list *l, const char *h)
 		    "leads or admins", h, l->v[i].role);
 }
 
+/* SHA256:... of an ssh-ed25519 key, as ssh-keygen -l prints it */
+static void
+fingerprint(char out[64], const unsigned char pk[32])
+{
+	unsigned char blob[4 + 11 + 4 + 32], h[crypto_hash_sha256_BYTES];
+
+	memcpy(blob, "\0\0\0\x0bssh-ed25519\0\0\0\x20", 19);
+	memcpy(blob + 19, pk, 32);
+	crypto_hash_sha256(h, blob, sizeof blob);
+	memcpy(out, "SHA256:", 7);
+	sodium_bin2base64(out + 7, 64 - 7, h, sizeof h,
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+}
+
+/* --import: the bundle checked, and the intake that says where it came
+ * from (the manifest and its signature in full, for the auditors) */
+static const api_bundle *
+import(const char *file, const api_identity *me, api_buf *intake)
+{
+	const api_bundle_manifest *m;
+	api_buf ct = { 0 };
+	api_bundle *b;
+	char line[1024], fp[64], sha[65], rcpt[API_AGE_RECIPIENT_LEN + 1];
+	int rc;
+
+	if (api_file_read(file, &ct, API_BUNDLE_MAX + API_BUNDLE_MAX / 16) < 0)
+		cli_die_lib();
+	if (api_bundle_read(&b, me, ct.ptr, ct.len) < 0)
+		cli_die("%s: %s", file, api_error_last());
+	api_buf_free(&ct);
+	m = &b->m;
+	fingerprint(fp, b->signer->pub.sign_pk);
+	sodium_bin2hex(sha, sizeof sha, b->sha256, sizeof b->sha256);
+	api_age_recipient_encode(rcpt, m->recipient);
+	intake->secret = 1;
+	snprintf(line, sizeof line, "# Handover from another programme\n\n"
+	    "This case was opened from a handover bundle.  Its %zu records "
+	    "follow as notes of type `imported`, each byte for byte as the "
+	    "other programme exported it.\n\n"
+	    "- Source case: %s\n- Source store: main at %s\n"
+	    "- Exported: %s by %s (%s), signing key %s\n",
+	    m->nrec, m->case_id, m->store, m->exported, m->by, b->signer->role, fp);
+	rc = api_buf_append(intake, line, strlen(line));
+	if (m->override)
+		snprintf(line, sizeof line, "- Exported without a consent event, "
+		    "for this reason: %s\n", m->override);
+	else
+		snprintf(line, sizeof line, "- Consent: event %s of the source "
+		    "case\n", m->consent);
+	if (rc == 0)
+		rc = api_buf_append(intake, line, strlen(line));
+	snprintf(line, sizeof line, "- Bundle: SHA-256 %s, for %s\n\n"
+	    "The bundle names its signer's key itself: compare %s with the "
+	    "fingerprint the sending programme gives you by another way.\n\n"
+	    "## Manifest\n\n```\n", sha, rcpt, fp);
+	if (rc == 0)
+		rc = api_buf_append(intake, line, strlen(line));
+	if (rc == 0)
+		rc = api_buf_append(intake, b->manifest.ptr, b->manifest.len);
+	if (rc == 0)
+		rc = api_buf_append(intake, "```\n", 4);
+	if (rc < 0)
+		cli_die_lib();
+	fprintf(stderr, "api-new: bundle of case %s, %zu records, exported %s by "
+	    "%s, signing key %s\n", m->case_id, m->nrec, m->exported, m->by, fp);
+	return b;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -197,11 +293,13 @@ main(int argc, char **argv)
 		{ "date", required_argument, NULL, 'd' },
 		{ "message", required_argument, NULL, 'm' },
 		{ "file", required_argument, NULL, 'F' },
+		{ "import", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *ident = NULL, *msg = NULL, *file = NULL;
+	const char *bundle = NULL;
 	const char **assign = NULL;
 	size_t nassign = 0;
 	char today[11], tmpl[1024];
@@ -227,6 +325,7 @@ main(int argc, char **argv)
 		case 'd': op.date = optarg; break;
 		case 'm': msg = optarg; break;
 		case 'F': file = optarg; break;
+		case 'I': bundle = optarg; break;
 		case 'h':
 			free(assign);
 			printf("api-new - open a case and print its ID\n");
@@ -239,7 +338,7 @@ main(int argc, char **argv)
 		default: free(assign); usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || (msg && file)) {
+	if (optind != argc || (msg && file) || (bundle && (msg || file || op.date))) {
 		free(assign);
 		usage(stderr);
 		return 2;
@@ -265,15 +364,29 @@ main(int argc, char **argv)
 		cli_die_lib();
 
 	api_date_format(today, api_date_today());
-	snprintf(tmpl, sizeof tmpl, "Date: %s\nReferral: %s\n\n" CLI_EDIT_MARK
-	    "\n\n", op.date ? op.date : today, op.referral ? op.referral : "");
-	if (cli_text(&text, msg, file, tmpl)) {
-		op.body = cli_edited(&text, "Date Referral", vals, 2, &op.bodylen);
-		op.date = vals[0];
-		op.referral = vals[1];
-	} else {
+	if (bundle) {
+		op.bundle = import(bundle, op.me, &text);
 		op.body = (const char *)text.ptr;
 		op.bodylen = text.len;
+		if ((op.imported = calloc(op.bundle->m.nrec + 1,
+		    sizeof *op.imported)) == NULL)
+			cli_die("out of memory");
+		for (size_t i = 0; i < op.bundle->m.nrec; i++)
+			if (api_obj_id_new(op.imported[i]) < 0)
+				cli_die_lib();
+	} else {
+		snprintf(tmpl, sizeof tmpl, "Date: %s\nReferral: %s\n\n"
+		    CLI_EDIT_MARK "\n\n", op.date ? op.date : today,
+		    op.referral ? op.referral : "");
+		if (cli_text(&text, msg, file, tmpl)) {
+			op.body = cli_edited(&text, "Date Referral", vals, 2,
+			    &op.bodylen);
+			op.date = vals[0];
+			op.referral = vals[1];
+		} else {
+			op.body = (const char *)text.ptr;
+			op.bodylen = text.len;
+		}
 	}
 	if (op.date == NULL)
 		op.date = today;
@@ -318,6 +431,8 @@ main(int argc, char **argv)
 		outfail = 1;
 	}
 	sodium_free(op.sk);
+	api_bundle_free((api_bundle *)op.bundle);
+	free(op.imported);
 	api_team_free(&op.team);
 	api_staff_list_free(&l);
 	api_buf_free(&text);

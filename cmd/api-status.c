@@ -36,6 +36,7 @@ struct scan {
 struct op {
 	const api_identity *me;
 	const char *id, *date, *phase, *from, *reason, *kind, *partner;
+	const char *recipient;               /* consent: to share with */
 	char event[API_OBJ_ID_LEN + 1];
 };
 
@@ -47,6 +48,7 @@ usage(FILE *f)
 	    "                  [--purpose TEXT] [--json] [CASE]\n"
 	    "       api-status [options] CASE --set PHASE [--reason R] [--date D]\n"
 	    "       api-status [options] CASE --schedule KIND DATE [--partner P]\n"
+	    "                  [--recipient AGE1]\n"
 	    "       api-status [options] --due [--as-of D] [--within DAYS]\n"
 	    "                  [--for HANDLE] [--json]\n"
 	    "KIND is one of: " KINDS "\n");
@@ -432,6 +434,7 @@ build_event(void *ctx, api_tx *tx)
 	    (rc = api_record_field(&ev, "From", op->from)) < 0 ||
 	    (rc = api_record_field(&ev, "Reason", op->reason)) < 0 ||
 	    (rc = api_record_field(&ev, "Consent", consent)) < 0 ||
+	    (rc = api_record_field(&ev, "Recipient", op->recipient)) < 0 ||
 	    (rc = api_record_field(&ev, "Partner", op->partner)) < 0 ||
 	    (rc = api_record_field(&ev, "Decision", strcmp(type, "retention") == 0 ?
 	    "keep" : NULL)) < 0)
@@ -461,6 +464,7 @@ main(int argc, char **argv)
 		{ "date", required_argument, NULL, 'd' },
 		{ "schedule", required_argument, NULL, 'S' },
 		{ "partner", required_argument, NULL, 'p' },
+		{ "recipient", required_argument, NULL, 'R' },
 		{ "due", no_argument, NULL, 'D' },
 		{ "as-of", required_argument, NULL, 'a' },
 		{ "within", required_argument, NULL, 'w' },
@@ -495,6 +499,7 @@ main(int argc, char **argv)
 		case 'd': op.date = optarg; break;
 		case 'S': op.kind = optarg; break;
 		case 'p': op.partner = optarg; break;
+		case 'R': op.recipient = optarg; break;
 		case 'D': sc.due = 1; break;
 		case 'a': asof = optarg; break;
 		case 'w': within = optarg; break;
@@ -517,6 +522,17 @@ main(int argc, char **argv)
 	    (op.partner && !op.kind) || (op.date && !set) ||
 	    ((asof || within || sc.only) && !sc.due)) {
 		usage(stderr);
+		return 2;
+	}
+	if (op.recipient && (op.kind == NULL || strncmp(op.kind, "consent-", 8))) {
+		fprintf(stderr, "api-status: --recipient goes with --schedule "
+		    "consent-given or consent-withdrawn\n");
+		return 2;
+	}
+	unsigned char rpk[32];
+	if (op.recipient && api_age_recipient_parse(rpk, op.recipient) < 0) {
+		fprintf(stderr, "api-status: --recipient %s: not an age1 recipient\n",
+		    op.recipient);
 		return 2;
 	}
 	if (op.kind && api_word_index(KINDS, op.kind) < 0) {

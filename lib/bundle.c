@@ -405,6 +405,7 @@ api_bundle_manifest_parse(api_bundle_manifest *m, const char *text, size_t len)
 			m->nstaff++;
 		} else if ((v = value(line, "record")) != NULL) {
 			char path[96], sha[65], blob[41], commit[41], extra;
+			char again[LINE_MAX_LEN];
 			if (m->nrec == cap_r) {
 				size_t nc = cap_r ? 2 * cap_r : 64;
 				void *nv = nc > API_BUNDLE_MAX_RECORDS ? NULL :
@@ -420,8 +421,8 @@ api_bundle_manifest_parse(api_bundle_manifest *m, const char *text, size_t len)
 			    strlen(blob) != 40 || !hex_valid(blob, 40) ||
 			    strlen(commit) != 40 || !hex_valid(commit, 40) ||
 			    !record_path_valid(path) ||
-			    (size_t)snprintf(line, sizeof line, "%s %s %s %s", path, sha,
-			    blob, commit) != strlen(v) || strcmp(line, v) != 0)
+			    (size_t)snprintf(again, sizeof again, "%s %s %s %s", path,
+			    sha, blob, commit) != strlen(v) || strcmp(again, v) != 0)
 				BAD("manifest line %zu: bad record line", no);
 			memset(r, 0, sizeof *r);
 			memcpy(r->path, path, strlen(path) + 1);

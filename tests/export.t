@@ -17,6 +17,7 @@
 umask 022
 W=$T/work
 mkdir -p "$W"
+chmod 700 "$W"                  # a private folder: no warning about it
 cd "$W" || exit 1
 S=$API_DIR
 YEAR=$(date -u +%Y)
@@ -451,6 +452,11 @@ ok $? "-o FILE: exit 0, nothing on stdout, the file holds the document, the read
 ok $? "-o FILE: mode 0600 (umask 022)"
 oneline err && grep -q '^api-export: ' err && grep -qF "A-o.html" err && grep -q 'not encrypted' err
 ok $? "-o FILE: one warning on stderr that the file is plaintext"
+mkdir -m 755 "$W/pub"
+run api-export -i cw.id --to html -o "$W/pub/A.html" "$A"
+[ $? -eq 0 ] && [ "$(grep -c '^api-export: ' err)" = 2 ] &&
+	grep -q "warning: $W/pub/A.html is in $W/pub, which everyone on this machine can read" err
+ok $? "-o FILE in a folder everyone can read: one more warning"
 grep -q 'plain text' err && grep -q 'delete it' err
 ok $? "... which says to delete it when done"
 printf 'keep me\n' > exists
