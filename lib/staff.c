@@ -46,6 +46,7 @@ api_time_format(char out[32], int64_t t)
 int
 api_time_parse(const char *s, int64_t *t)
 {
+	char back[32];
 	struct tm tm;
 	int n = 0;
 
@@ -58,6 +59,11 @@ api_time_parse(const char *s, int64_t *t)
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	*t = (int64_t)timegm(&tm);
+	/* one text per time: sscanf takes signs and blanks, timegm takes
+	 * month 13 or second 60, and allowed_signers passes the digits on */
+	if (api_time_format(back, *t) < 0 || strcmp(back, s) != 0)
+		return api_error_set(API_EINVAL, "bad time '%s': want "
+		    "YYYY-MM-DDTHH:MM:SSZ", s);
 	return API_OK;
 }
 
