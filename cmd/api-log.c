@@ -68,6 +68,7 @@ build(void *ctx, api_tx *tx)
 	    (rc = api_record_field(&ev, "Type", "contact")) < 0 ||
 	    (rc = api_record_field(&ev, "Note", op->note)) < 0 ||
 	    (rc = api_record_field(&ev, "Kind", op->type)) < 0 ||
+	    (rc = api_record_field(&ev, "Partner", op->partner)) < 0 ||
 	    (rc = api_record_field(&ev, "Next", op->next)) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s/notes/%s.md.age", dir, op->note);

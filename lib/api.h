@@ -541,7 +541,8 @@ const char *api_case_purged(const api_case *c);
 int api_case_files(api_case *c, const char *kind, char ***names, size_t *n);
 /* Decrypts the case keys with me; API_EPERM if me cannot (not on the team). */
 int api_case_unlock(api_case *c, const api_identity *me);
-/* Only the events key (leads and service staff); API_EPERM if me cannot. */
+/* Only the events key (leads, service staff, admins, auditors); API_EPERM
+ * if me cannot. */
 int api_case_unlock_events(api_case *c, const api_identity *me);
 /*
  * Decrypts notes/NAME or events/NAME into r (zeroed, or a record read
@@ -562,8 +563,8 @@ int api_cases_each(api_store *s, int (*fn)(void *ctx, const char *id),
  * (two age1 lines, notes first).  API_KEYS_REF holds the secret keys:
  * cases/S/H/ID/key.age, both keys, encrypted to the team; and
  * cases/S/H/ID/events.age, the events key only, encrypted to the team and
- * the store's leads and service staff.  Removing both envelopes
- * (crypto-shredding) leaves nothing of the case readable.
+ * the store's leads, service staff, admins and auditors.  Removing both
+ * envelopes (crypto-shredding) leaves nothing of the case readable.
  */
 int api_recipient_parse(const char *text, size_t len, unsigned char note_pk[32],
 	unsigned char event_pk[32]);

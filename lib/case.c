@@ -5,8 +5,8 @@
  * of the ID, two levels of at most 32 entries, so that a write rewrites
  * small trees even with a million cases): "team" (one handle a line, the lead caseworker first),
  * "recipient" (the case's age public key), notes/ and events/ (age files
- * encrypted to that key; events also to the store's leads and service
- * staff).  The case's secret keys are in a separate ref, API_KEYS_REF, at
+ * encrypted to that key; events also to the store's leads, service
+ * staff, admins and auditors).  The case's secret keys are in a separate ref, API_KEYS_REF, at
  * cases/S/H/ID/key.age: an age identity file encrypted to the team.  That
  * ref keeps no history (every commit on it is a root), so that destroying
  * a case's envelope destroys the only way to read the case.
@@ -915,12 +915,14 @@ api_envelope_recipients(const api_team *team, const api_staff_list *staff,
 		rc = add_pk(staff, team->member[i], pks, n);
 	/* leads hold every case's keys, so that they can assign any case;
 	 * service staff and admins only the events keys (reminders, and the
-	 * retention review an admin's purge depends on) */
+	 * retention review an admin's purge depends on), and auditors too
+	 * (the evaluation statistics of api-export --stats) */
 	for (size_t i = 0; rc == 0 && i < staff->n; i++)
 		if (staff->v[i].valid_until[0] == '\0' &&
 		    (strcmp(staff->v[i].role, "lead") == 0 ||
 		    (events && (strcmp(staff->v[i].role, "service") == 0 ||
-		    strcmp(staff->v[i].role, "admin") == 0))))
+		    strcmp(staff->v[i].role, "admin") == 0 ||
+		    strcmp(staff->v[i].role, "auditor") == 0))))
 			rc = add_pk(staff, staff->v[i].handle, pks, n);
 	if (rc < 0) {
 		free(*pks);

@@ -262,9 +262,9 @@ open "$ID" notes "$N2" "$ID.key" &&
 ok $? "-F FILE by bob, with every option: all header fields, the file byte for byte"
 E2=$(new_event)
 open "$ID" events "$E2" "$ID.evkey" &&
-	[ "$(cat plain)" = "$(printf 'Case: %s\nEvent: %s\nAuthor: bob\nDate: 2026-03-02\nType: contact\nNote: %s\nKind: network\nNext: 2026-03-16' \
+	[ "$(cat plain)" = "$(printf 'Case: %s\nEvent: %s\nAuthor: bob\nDate: 2026-03-02\nType: contact\nNote: %s\nKind: network\nPartner: jobcentre\nNext: 2026-03-16' \
 		"$ID" "$E2" "$N2")" ]
-ok $? "... its event carries Kind and Next, but neither the partner nor the text"
+ok $? "... its event carries Kind, Partner (for the statistics) and Next, but not the text"
 printf 'From standard input.\n' | run api-log -i cw.id "$ID" -t crisis
 N3=$(cat out)
 open "$ID" notes "$N3" "$ID.key" && grep -qx 'Type: crisis' plain &&
