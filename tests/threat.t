@@ -1,6 +1,7 @@
 #!/bin/sh
 # threat.t - claims of api-security(7) that no other test checks: an
-# auditor reads nothing of a case, by api-show or by stock age; a
+# auditor reads no note, by api-show or by stock age, and the events
+# only of cases whose envelopes were written after they joined; a
 # colleague on another team who writes to a case, or adds themselves to
 # its team, with stock git and their own signature, is refused by the
 # server's hook and named by api-verify; a retired member's commit dated
@@ -29,7 +30,7 @@ git -C "$S" ls-tree -r --name-only main "$D/notes" "$D/events" > records
 [ "$(grep -c '\.md\.age$' records)" -eq 2 ] && [ "$(grep -c '/events/' records)" -ge 3 ]
 ok $? "C1 holds 2 notes and at least 3 events"
 
-# --- an auditor reads nothing -----------------------------------------------
+# --- an auditor reads no note ---------------------------------------------------
 # opens ID REF:PATH: stock age decrypts the blob with the identity ID
 opens() { git -C "$S" show "$2" | age -d -i "$1" > /dev/null 2>&1; }
 bad=0
@@ -37,7 +38,28 @@ for e in key.age events.age; do opens aud.id "refs/api/keys:$D/$e" && bad=1; don
 while read -r p; do opens aud.id "main:$p" && bad=1; done < records
 opens cw1.id "refs/api/keys:$D/key.age" || bad=1
 [ $bad -eq 0 ]
-ok $? "the auditor's identity opens no envelope and no record, with stock age"
+ok $? "C1, whose envelopes predate the auditor: the auditor's identity opens no envelope and no record, with stock age"
+C2=$(api-new -i cw1.id -m "intake two" 2> /dev/null) &&
+	api-log -i cw1.id "$C2" -m "a note" > /dev/null 2>&1
+ok $? "C2, opened by cw1 after the auditor joined, two notes"
+D2=$(cdir "$C2")
+git -C "$S" show "refs/api/keys:$D2/events.age" | age -d -i aud.id > ev.key 2> /dev/null
+ev=$?
+bad=0 ne=0 nn=0
+for p in $(git -C "$S" ls-tree -r --name-only main "$D2/events"); do
+	ne=$((ne + 1))
+	opens ev.key "main:$p" || bad=1
+	opens aud.id "main:$p" && bad=1
+done
+for p in $(git -C "$S" ls-tree -r --name-only main "$D2/notes"); do
+	nn=$((nn + 1))
+	opens aud.id "main:$p" && bad=1
+	opens ev.key "main:$p" && bad=1
+done
+opens aud.id "refs/api/keys:$D2/key.age" && bad=1
+[ $ev -eq 0 ] && [ $bad -eq 0 ] && [ $ne -ge 3 ] && [ $nn -eq 2 ]
+ok $? "C2: the auditor opens events.age and every event through it; not key.age, and no note"
+rm -f ev.key
 api-show -i aud.id "$C1" > out 2> err
 [ $? -eq 1 ] && [ ! -s out ] && oneline err && grep -q "aud is not on the team" err
 ok $? "api-show as the auditor: refused"
