@@ -92,7 +92,7 @@ asan:
 		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 		LDFLAGS='-fsanitize=address,undefined' check
 
-valgrind: all $(UNITS) $(TOOLS)
+valgrind: all $(UNITS) $(TOOLS) $(REPLAYS)
 	@B=$(B) sh scripts/valgrind $(VG_TESTS)
 
 bench: all $(TOOLS)
