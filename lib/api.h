@@ -688,6 +688,19 @@ int api_state_cache_get(api_state_cache *c, const char *id,
 int api_state_cache_put(api_state_cache *c, const unsigned char key[32],
 	const api_case_state *st);
 int api_state_cache_save(api_state_cache *c);
+/*
+ * A whole run: key is made of main's cases/ tree and how (who asked, and
+ * what for).  run_get: 1 and the states of every case that run listed
+ * (in *states, secret memory the caller frees with sodium_free) when the
+ * cache's last whole run had this key, else 0.  run_put records the
+ * cases a run listed, all of them put before.
+ */
+int api_state_cache_run_key(api_store *s, const char *how,
+	unsigned char key[32]);
+int api_state_cache_run_get(api_state_cache *c, const unsigned char key[32],
+	api_case_state **states, size_t *n);
+int api_state_cache_run_put(api_state_cache *c, const unsigned char key[32],
+	char (*ids)[API_CASE_ID_LEN + 1], size_t n);
 void api_state_cache_free(api_state_cache *c);
 /* The blob or tree id of an entry (team, events, ...) of the case. */
 int api_case_entry_id(api_case *c, const char *name, struct git_oid *out);

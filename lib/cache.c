@@ -9,6 +9,11 @@
  * that identity's own key: nothing readable about a case is on disk.  A
  * cache that is missing, of another format, or fails to decrypt is
  * ignored and made again; API_CACHE=0 in the environment turns it off.
+ *
+ * A whole run is kept too: the key of main's cases/ tree (with who asked
+ * and how) and which cases it listed.  While that tree is the same,
+ * nothing of any case has changed, so the next such run takes every
+ * state from here without opening a single case.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,16 +29,24 @@
 
 #include "api.h"
 
-#define MAGIC "api state cache 1\n"
+#define MAGIC "api state cache 2\n"
 
 struct entry {
 	unsigned char key[32];       /* of the events tree and the team */
+	unsigned char listed;        /* in the last whole run (run_key) */
 	api_case_state st;
+};
+
+/* After MAGIC: the key of the last whole run whose cases are marked
+ * listed (zero: none). */
+struct head {
+	unsigned char run_key[32];
 };
 
 struct api_state_cache {
 	const api_identity *me;
 	char path[PATH_MAX + 64];
+	struct head h;
 	struct entry *v;             /* sorted by case ID */
 	size_t n, cap;
 	int changed, off;
@@ -112,10 +125,15 @@ api_state_cache_open(api_store *s, const api_identity *me,
 	    me->age_sk) == 0 && api_age_decrypt_mem(k, ct.ptr, ct.len, &pt,
 	    (size_t)1 << 30, 0) == 0 && pt.len >= sizeof MAGIC - 1 &&
 	    memcmp(pt.ptr, MAGIC, sizeof MAGIC - 1) == 0 &&
-	    (pt.len - (sizeof MAGIC - 1)) % sizeof(struct entry) == 0) {
-		size_t m = (pt.len - (sizeof MAGIC - 1)) / sizeof(struct entry);
+	    pt.len >= sizeof MAGIC - 1 + sizeof c->h &&
+	    (pt.len - (sizeof MAGIC - 1) - sizeof c->h) % sizeof(struct entry) ==
+	    0) {
+		const unsigned char *p0 = pt.ptr + sizeof MAGIC - 1;
+		size_t m = (pt.len - (sizeof MAGIC - 1) - sizeof c->h) /
+		    sizeof(struct entry);
+		memcpy(&c->h, p0, sizeof c->h);
 		if (m > 0 && (c->v = sodium_malloc(m * sizeof *c->v)) != NULL) {
-			memcpy(c->v, pt.ptr + sizeof MAGIC - 1, m * sizeof *c->v);
+			memcpy(c->v, p0 + sizeof c->h, m * sizeof *c->v);
 			c->n = c->cap = m;
 			/* strings as this build expects them */
 			for (size_t i = 0; i < m; i++) {
@@ -216,6 +234,81 @@ api_state_cache_put(api_state_cache *c, const unsigned char key[32],
 	return 0;
 }
 
+int
+api_state_cache_run_key(api_store *s, const char *how, unsigned char key[32])
+{
+	git_tree *t = NULL;
+	const git_tree_entry *e;
+	crypto_hash_sha256_state hs;
+	int rc = -1;
+
+	if (api_store_tree(s, NULL, &t) < 0)
+		return -1;
+	if ((e = git_tree_entry_byname(t, "cases")) != NULL) {
+		crypto_hash_sha256_init(&hs);
+		crypto_hash_sha256_update(&hs, git_tree_entry_id(e)->id, GIT_OID_RAWSZ);
+		crypto_hash_sha256_update(&hs, (const unsigned char *)how,
+		    strlen(how) + 1);
+		crypto_hash_sha256_final(&hs, key);
+		rc = 0;
+	}
+	git_tree_free(t);
+	api_error_clear();
+	return rc;
+}
+
+int
+api_state_cache_run_get(api_state_cache *c, const unsigned char key[32],
+    api_case_state **states, size_t *n)
+{
+	static const unsigned char zero[32];
+	size_t k = 0;
+
+	*states = NULL;
+	*n = 0;
+	if (c == NULL || c->off || sodium_memcmp(c->h.run_key, zero, 32) == 0 ||
+	    sodium_memcmp(c->h.run_key, key, 32) != 0)
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		k += c->v[i].listed;
+	if (k > 0 && (*states = sodium_malloc(k * sizeof **states)) == NULL)
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].listed)
+			(*states)[(*n)++] = c->v[i].st;
+	return 1;
+}
+
+int
+api_state_cache_run_put(api_state_cache *c, const unsigned char key[32],
+    char (*ids)[API_CASE_ID_LEN + 1], size_t n)
+{
+	struct entry *e;
+
+	size_t was = 0;
+
+	/* a run of no case costs nothing: not worth a file */
+	if (c == NULL || c->off || n == 0)
+		return 0;
+	for (size_t i = 0; i < c->n; i++) {
+		was += c->v[i].listed;
+		c->v[i].listed = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((e = find(c, ids[i])) == NULL) {
+			/* a case without a state here: no whole run */
+			memset(c->h.run_key, 0, 32);
+			c->changed = 1;
+			return 0;
+		}
+		c->changed |= !e->listed;
+		e->listed = 1;
+	}
+	c->changed |= was != n || memcmp(c->h.run_key, key, 32) != 0;
+	memcpy(c->h.run_key, key, 32);
+	return 0;
+}
+
 /*
  * The cache is encrypted in memory first; only the finished ciphertext
  * goes to disk, through a temporary file beside the cache (mode 0600,
@@ -236,6 +329,8 @@ api_state_cache_save(api_state_cache *c)
 	    api_buf_write, &ct, 0);
 	if (rc == 0)
 		rc = api_age_enc_write(e, MAGIC, sizeof MAGIC - 1);
+	if (rc == 0)
+		rc = api_age_enc_write(e, &c->h, sizeof c->h);
 	if (rc == 0 && c->n)
 		rc = api_age_enc_write(e, c->v, c->n * sizeof *c->v);
 	if (rc == 0)

@@ -5,7 +5,7 @@
 # without it after every kind of change (a note, an event, a grant, a
 # revoke that changes the lead), and a cache that is corrupt, another
 # identity's or switched off is ignored; no case ID or phase is readable
-# in it.
+# in it.  A --due run again on the same cases/ tree opens no case at all.
 . "$(dirname "$0")/lib.sh"
 
 umask 022
@@ -85,6 +85,44 @@ for g in "$CD"/state-*; do cp "$g" "$T/x.age"; done
 for g in "$CD"/state-*; do cp "$T/x.age" "$g"; done
 check svc "every cache file replaced by one identity's: the others' ignored, the same"
 check ld "... for the lead too"
+
+# a whole --due run again on the same cases/ tree opens no case: with the
+# loose object of a case's team file gone, a run that opened the case
+# would fail; after any change to the tree the cases are read again
+rm -rf "$CD"
+api-status -i svc.id --due --within 400 > due1 2> /dev/null &&
+	api-status -i svc.id --due --within 400 > due2 2> /dev/null &&
+	cmp -s due1 due2 && [ -s due1 ]
+ok $? "--due twice: the same report"
+tb=$(git -C "$S" rev-parse "main:$(cdir "$B")/team")
+obj=$S/objects/$(echo "$tb" | cut -c1-2)/$(echo "$tb" | cut -c3-)
+mv "$obj" "$T/team.obj"
+api-status -i svc.id --due --within 400 > due3 2> err3
+rc=$?
+API_CACHE=0 api-status -i svc.id --due --within 400 > /dev/null 2> err4
+rc4=$?
+mv "$T/team.obj" "$obj"
+[ $rc = 0 ] && cmp -s due1 due3 && [ ! -s err3 ] && [ $rc4 != 0 ]
+ok $? "... the third opens no case: it works with a team file's object gone (API_CACHE=0 fails then)"
+api-status -i svc.id --due --within 300 > due5 2> /dev/null &&
+	API_CACHE=0 api-status -i svc.id --due --within 300 > due6 2> /dev/null &&
+	cmp -s due5 due6
+ok $? "... another --within: computed again from the states, the same"
+api-log -i cw2.id "$B" -m "one more" > /dev/null 2>&1 &&
+	mv "$obj" "$T/team.obj"
+api-status -i svc.id --due --within 400 > /dev/null 2> err7
+rc=$?
+mv "$T/team.obj" "$obj"
+[ $rc != 0 ] && grep -q "$tb\|object\|team" err7
+ok $? "a note added (a new cases/ tree): the cases are opened again"
+api-status -i cw1.id --due --within 400 > due8 2> /dev/null &&
+	API_CACHE=0 api-status -i cw1.id --due --within 400 > due9 2> /dev/null &&
+	cmp -s due8 due9 &&
+	api-status -i cw1.id --due --within 400 --for cw1 > due10 2> /dev/null &&
+	API_CACHE=0 api-status -i cw1.id --due --within 400 --for cw1 > due11 2> /dev/null &&
+	cmp -s due10 due11
+ok $? "another identity, and --for: their own runs, the same as without the cache"
+
 rm -rf "$CD"
 API_CACHE=0 api-status -i svc.id --due > /dev/null 2>&1
 [ ! -e "$CD" ]
