@@ -10,9 +10,11 @@
  * built again on the new tip.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,7 @@
 #define MAIN_REF "refs/heads/main"
 #define MAX_TRIES 200
 #define MAX_FILE (64 * 1024 * 1024)
+#define LOCK_STALE 2             /* seconds: see ref_update */
 
 struct api_store {
 	git_repository *repo;
@@ -673,6 +676,85 @@ out:
 	return rc;
 }
 
+/*
+ * A writer killed while it holds a ref's lock file (SIGKILL, a power
+ * cut) leaves REF.lock behind, and libgit2 then refuses every later
+ * update of the ref.  So every update is made holding flock(2) on
+ * GITDIR/api-flock, which the kernel lets go when its holder dies: an
+ * api writer that holds it and finds REF.lock knows that no api writer
+ * is between taking and letting go of that lock.  It removes the lock
+ * file once it is LOCK_STALE seconds old (stock git, which takes no
+ * flock, holds one for milliseconds), and waits till then.
+ */
+static int
+flock_take(api_store *s)
+{
+	char path[4096];
+	int fd;
+
+	if (snprintf(path, sizeof path, "%sapi-flock",
+	    git_repository_path(s->repo)) >= (int)sizeof path ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
+static int
+ref_update(api_store *s, const char *ref, const git_oid *id, git_commit *tip,
+    const char *msg)
+{
+	git_reference *r = NULL;
+	int fd = flock_take(s), rc;
+
+	if (tip != NULL)
+		rc = git_reference_create_matching(&r, s->repo, ref, id, 1,
+		    git_commit_id(tip), msg);
+	else
+		rc = git_reference_create(&r, s->repo, ref, id, 0, msg);
+	git_reference_free(r);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* After GIT_ELOCKED: waits until REF.lock is gone, or removes it once
+ * stale (see ref_update): LOCK_STALE seconds old, or seen that long. */
+static void
+lock_wait(api_store *s, const char *ref)
+{
+	char path[4096];
+	struct stat st, again;
+	time_t t0 = time(NULL);
+	int fd;
+
+	if (snprintf(path, sizeof path, "%s%s.lock", git_repository_path(s->repo),
+	    ref) >= (int)sizeof path || stat(path, &st) < 0)
+		return;
+	for (;;) {
+		time_t now = time(NULL);
+		if (now - st.st_mtime >= LOCK_STALE || now - t0 > LOCK_STALE) {
+			if ((fd = flock_take(s)) < 0)
+				return;
+			if (stat(path, &again) == 0 && again.st_ino == st.st_ino &&
+			    again.st_dev == st.st_dev)
+				(void)unlink(path);
+			close(fd);
+			return;
+		}
+		usleep(5000);
+		if (stat(path, &again) < 0)
+			return;
+		if (again.st_ino != st.st_ino || again.st_dev != st.st_dev)
+			t0 = time(NULL);
+		st = again;
+	}
+}
+
 int
 api_store_write(api_store *s, const api_identity *signer, api_build_fn build,
     void *ctx, char *out)
@@ -699,7 +781,6 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
     int flags, api_build_fn build, void *ctx, char *out)
 {
 	git_commit *parent = NULL, *tip = NULL;
-	git_reference *r = NULL;
 	git_oid id;
 	api_tx tx;
 	int rc, tries;
@@ -729,14 +810,7 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
 			break;
 		if ((rc = make_commit(&tx, signer, parent, &id)) < 0)
 			break;
-		if (tip != NULL)
-			rc = git_reference_create_matching(&r, s->repo, ref, &id,
-			    1, git_commit_id(tip), tx.subject);
-		else
-			rc = git_reference_create(&r, s->repo, ref, &id, 0,
-			    tx.subject);
-		git_reference_free(r);
-		r = NULL;
+		rc = ref_update(s, ref, &id, tip, tx.subject);
 		git_commit_free(tip);
 		tip = parent = NULL;
 		if (rc == 0)
@@ -746,6 +820,8 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
 			break;
 		}
 		/* another writer got there first: build again on its tip */
+		if (rc == GIT_ELOCKED)
+			lock_wait(s, ref);
 		usleep(1000 + randombytes_uniform(20000));
 		rc = rc == GIT_ELOCKED ? api_error_set(API_EIO, "%s stayed locked "
 		    "(by another writer, or a stale lock file %s.lock); gave up "
