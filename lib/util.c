@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,99 @@ api_fd_write(void *ctx, const unsigned char *buf, size_t len)
 	return API_OK;
 }
 
+/*
+ * Secret memory for api_buf.  sodium_malloc gives every allocation pages
+ * of its own between guard pages, locked: several system calls and
+ * mappings each.  Reading a case of 2,000 records took 4,000 of them, and
+ * the kernel's part was most of api-show's time.  So secret buffers up to
+ * 64 KiB come from slabs of sodium_malloc memory cut into blocks of a
+ * power-of-two size; a freed block is wiped and kept for the next buffer
+ * of its size.  Larger ones get their own.  Each block has a header
+ * byte before it: its size class, or DIRECT.  Slabs live as long as the
+ * process, chained so that they stay reachable.  Under AddressSanitizer
+ * every buffer gets its own, so that overflows are still caught.
+ */
+#define POOL_MIN 6                       /* 64 bytes */
+#define POOL_MAX 16                      /* 64 KiB */
+#define POOL_SLAB ((size_t)1 << 20)
+#define POOL_HDR 16
+#define DIRECT 0xff
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_OFF 1
+#endif
+#endif
+#ifndef POOL_OFF
+#define POOL_OFF 0
+#endif
+
+static struct {
+	pthread_mutex_t mu;
+	unsigned char *free[POOL_MAX + 1];   /* next pointer in the block */
+	unsigned char *slab;                 /* the newest; each begins with
+	                                      * a pointer to the one before */
+	size_t used;
+} pool = { PTHREAD_MUTEX_INITIALIZER, { 0 }, NULL, 0 };
+
+static unsigned char *
+secret_alloc(size_t size)
+{
+	unsigned cls = POOL_MIN;
+	unsigned char *p = NULL;
+
+	while (cls <= POOL_MAX && ((size_t)1 << cls) < size)
+		cls++;
+	if (POOL_OFF || cls > POOL_MAX) {
+		if (size > SIZE_MAX - POOL_HDR ||
+		    (p = sodium_malloc(size + POOL_HDR)) == NULL)
+			return NULL;
+		p[POOL_HDR - 1] = DIRECT;
+		return p + POOL_HDR;
+	}
+	pthread_mutex_lock(&pool.mu);
+	if ((p = pool.free[cls]) != NULL)
+		memcpy(&pool.free[cls], p, sizeof p);
+	else {
+		size_t need = POOL_HDR + ((size_t)1 << cls);
+		if (pool.slab == NULL || POOL_SLAB - pool.used < need) {
+			unsigned char *slab = sodium_malloc(POOL_SLAB);
+			if (slab != NULL) {
+				memcpy(slab, &pool.slab, sizeof slab);
+				pool.slab = slab;
+				pool.used = POOL_HDR;
+			}
+		}
+		if (pool.slab != NULL && POOL_SLAB - pool.used >= need) {
+			p = pool.slab + pool.used;
+			pool.used += need;
+		}
+	}
+	pthread_mutex_unlock(&pool.mu);
+	if (p == NULL)
+		return NULL;
+	p[POOL_HDR - 1] = (unsigned char)cls;
+	return p + POOL_HDR;
+}
+
+static void
+secret_free(unsigned char *u, size_t cap)
+{
+	unsigned char *p = u - POOL_HDR;
+	unsigned cls = p[POOL_HDR - 1];
+
+	if (cls == DIRECT) {
+		sodium_free(p);
+		return;
+	}
+	sodium_memzero(u, cap);
+	pthread_mutex_lock(&pool.mu);
+	memcpy(p, &pool.free[cls], sizeof p);
+	pool.free[cls] = p;
+	pthread_mutex_unlock(&pool.mu);
+}
+
 static int
 buf_grow(api_buf *b, size_t need)
 {
@@ -96,12 +190,13 @@ buf_grow(api_buf *b, size_t need)
 		cap *= 2;
 	}
 	if (b->secret) {
-		p = sodium_malloc(cap);
+		p = secret_alloc(cap);
 		if (p == NULL)
 			return api_error_set(API_ENOMEM, "out of secure memory");
 		if (b->len)
 			memcpy(p, b->ptr, b->len);
-		sodium_free(b->ptr);
+		if (b->ptr)
+			secret_free(b->ptr, b->cap);
 	} else {
 		p = realloc(b->ptr, cap);
 		if (p == NULL)
@@ -159,7 +254,7 @@ api_buf_free(api_buf *b)
 	if (b == NULL || b->ptr == NULL)
 		return;
 	if (b->secret)
-		sodium_free(b->ptr);
+		secret_free(b->ptr, b->cap);
 	else
 		free(b->ptr);
 	b->ptr = NULL;
