@@ -329,6 +329,9 @@ if have chromium; then
 		[ "$(od -An -tu1 -j16 -N8 A.png | tr -s ' ' | sed 's/^ //')" = "0 0 3 232 0 0 5 120" ]
 	ok $? "html: headless Chromium opens it and writes a 1000x1400 PNG screenshot"
 	[ -s A.png ] || diag "$(tail -n 3 chrome.log)"
+	# kept for a look at the page (made-up test data, no client's)
+	shot=$(cd "$(dirname "$(command -v api-export)")/.." && pwd)/export-screenshot.png
+	[ -s A.png ] && cp A.png "$shot" && diag "screenshot: $shot"
 	if have pdftotext; then
 		# printed: the fixed divs repeat on every page
 		TMPDIR=$W/ctmp XDG_RUNTIME_DIR=$W/ctmp timeout 120 chromium --headless $sbx \
