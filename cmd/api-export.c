@@ -694,7 +694,7 @@ read_case(api_store *s, const api_identity *me, struct kase *k)
 
 	if (api_case_load(s, k->id, &cs) < 0 || api_case_unlock(cs, me) < 0 ||
 	    api_case_state_load(cs, me, &k->st) < 0 ||
-	    load_items(cs, me, NULL, &k->v, &k->n) < 0)
+	    load_items(s, cs, me, NULL, &k->v, &k->n) < 0)
 		cli_die_lib();
 	k->first = k->last = -1;
 	for (size_t i = 0; i < k->n; i++) {

@@ -5,6 +5,9 @@
 #ifndef API_ITEMS_H
 #define API_ITEMS_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "cli.h"
 
 struct item {
@@ -24,66 +27,154 @@ item_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * The records to read, and the threads that read them: each decryption
+ * is an X25519 operation, so the records are shared out over every core.
+ * A worker opens the case for itself (its own keys and scratch memory;
+ * the store is shared, as libgit2 allows for reading).
+ */
+struct loader {
+	api_store *s;
+	api_case *c;                         /* the caller's, for worker 0 */
+	const api_identity *me;
+	struct item *v;                      /* every file, in file order */
+	int *rc;
+	char (*err)[512];
+	size_t n;
+	_Atomic size_t next;
+};
+
+/* Record i into l->v[i]; its code in l->rc[i], a failure's message in
+ * l->err[i] (messages are per thread). */
+static void
+load_one(struct loader *l, api_case *c, size_t i)
+{
+	struct item *it = &l->v[i];
+	const char *t, *d;
+	int rc;
+
+	if ((rc = api_case_read(c, l->me, it->kind, it->name, &it->r)) ==
+	    API_EPERM) {
+		/* the case is unlocked: a record that its keys cannot open
+		 * was written for another case */
+		char dir[32];
+		api_case_dir(dir, api_case_id(c));
+		rc = api_error_set(API_EINVAL, "%s/%s/%s: tampering: not "
+		    "encrypted to the key of case %s (moved ciphertext)", dir,
+		    it->kind, it->name, api_case_id(c));
+	}
+	if ((l->rc[i] = rc) < 0) {
+		snprintf(l->err[i], sizeof l->err[i], "%s", api_error_last());
+		return;
+	}
+	if ((d = api_record_get(&it->r, "Date")) == NULL ||
+	    api_date_parse(d, &it->date) < 0)
+		it->date = 0;
+	/* contact events repeat the notes: left out */
+	t = api_record_get(&it->r, "Type");
+	if (strcmp(it->kind, "events") == 0 && t && strcmp(t, "contact") == 0)
+		l->rc[i] = 1;
+}
+
+static void *
+load_worker(void *arg)
+{
+	struct loader *l = arg;
+	api_case *c = NULL;
+	size_t i;
+
+	if (api_case_load(l->s, api_case_id(l->c), &c) < 0) {
+		/* the caller's thread reads what this one cannot */
+		return NULL;
+	}
+	while ((i = atomic_fetch_add(&l->next, 1)) < l->n)
+		load_one(l, c, i);
+	api_case_free(c);
+	return NULL;
+}
+
 /* Decrypts every note and event (but contacts, which repeat the notes),
- * or only the one named want. */
+ * or only the one named want, sorted by date. */
 static int
-load_items(api_case *c, const api_identity *me, const char *want,
-    struct item **v, size_t *n)
+load_items(api_store *s, api_case *c, const api_identity *me,
+    const char *want, struct item **v, size_t *n)
 {
 	static const char *kinds[] = { "notes", "events" };
+	struct loader l;
+	pthread_t th[8];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nth = 0, k = 0;
 	int rc = 0;
 
+	memset(&l, 0, sizeof l);
+	l.s = s;
+	l.c = c;
+	l.me = me;
 	*v = NULL;
 	*n = 0;
-	for (int k = 0; k < 2 && rc == 0; k++) {
+	for (int kind = 0; kind < 2; kind++) {
 		char **names;
 		size_t nn;
-		if ((rc = api_case_files(c, kinds[k], &names, &nn)) < 0)
-			return rc;
-		struct item *nv = realloc(*v, (*n + nn + 1) * sizeof *nv);
-		if (nv == NULL)
+		if ((rc = api_case_files(c, kinds[kind], &names, &nn)) < 0)
+			goto out;
+		struct item *nv = realloc(l.v, (l.n + nn + 1) * sizeof *nv);
+		if (nv == NULL) {
+			for (size_t i = 0; i < nn; i++)
+				free(names[i]);
+			free(names);
 			rc = api_error_set(API_ENOMEM, "out of memory");
-		else
-			*v = nv;
+			goto out;
+		}
+		l.v = nv;
 		for (size_t i = 0; i < nn; i++) {
-			struct item *it = &(*v)[*n];
-			const char *t, *d;
-			memset(it, 0, sizeof *it);
 			if (want && strncmp(names[i], want, strlen(want)) != 0) {
 				free(names[i]);
 				continue;
 			}
-			if (rc == 0 && (rc = api_case_read(c, me, kinds[k], names[i],
-			    &it->r)) == API_EPERM) {
-				/* the case is unlocked: a record that its keys
-				 * cannot open was written for another case */
-				char dir[32];
-				api_case_dir(dir, api_case_id(c));
-				rc = api_error_set(API_EINVAL, "%s/%s/%s: tampering: "
-				    "not encrypted to the key of case %s (moved "
-				    "ciphertext)", dir, kinds[k], names[i],
-				    api_case_id(c));
-			}
-			if (rc == 0) {
-				t = api_record_get(&it->r, "Type");
-				if (k == 1 && t && strcmp(t, "contact") == 0) {
-					api_record_free(&it->r);
-					free(names[i]);
-					continue;
-				}
-				it->kind = kinds[k];
-				it->name = names[i];
-				names[i] = NULL;
-				if ((d = api_record_get(&it->r, "Date")) == NULL ||
-				    api_date_parse(d, &it->date) < 0)
-					it->date = 0;
-				(*n)++;
-			}
-			free(names[i]);
+			memset(&l.v[l.n], 0, sizeof l.v[l.n]);
+			l.v[l.n].kind = kinds[kind];
+			l.v[l.n++].name = names[i];
 		}
 		free(names);
 	}
-	qsort(*v, *n, sizeof **v, item_cmp);
+	if ((l.rc = calloc(l.n + 1, sizeof *l.rc)) == NULL ||
+	    (l.err = calloc(l.n + 1, sizeof *l.err)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	atomic_init(&l.next, 0);
+	for (nth = 0; nth + 1 < (size_t)(ncpu > 8 ? 8 : ncpu) && l.n > 64; nth++)
+		if (pthread_create(&th[nth], NULL, load_worker, &l) != 0)
+			break;
+	for (size_t i; (i = atomic_fetch_add(&l.next, 1)) < l.n; )
+		load_one(&l, c, i);
+	for (size_t t = 0; t < nth; t++)
+		pthread_join(th[t], NULL);
+	/* the first failure in file order, as one thread would have met it */
+	for (size_t i = 0; i < l.n && rc == 0; i++)
+		if (l.rc[i] < 0)
+			rc = api_error_set(l.rc[i], "%s", l.err[i]);
+	for (size_t i = 0; i < l.n; i++) {
+		if (rc == 0 && l.rc[i] == 0)
+			l.v[k++] = l.v[i];
+		else {
+			api_record_free(&l.v[i].r);
+			free(l.v[i].name);
+		}
+	}
+	if (rc == 0) {
+		qsort(l.v, k, sizeof *l.v, item_cmp);
+		*v = l.v;
+		*n = k;
+		l.v = NULL;
+	}
+out:
+	if (l.v != NULL && rc < 0 && l.rc == NULL)
+		for (size_t i = 0; i < l.n; i++)
+			free(l.v[i].name);
+	free(l.v);
+	free(l.rc);
+	free(l.err);
 	return rc;
 }
 
