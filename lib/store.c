@@ -28,7 +28,7 @@
 #define MAIN_REF "refs/heads/main"
 #define MAX_TRIES 200
 #define MAX_FILE (64 * 1024 * 1024)
-#define LOCK_STALE 2             /* seconds: see ref_update */
+#define LOCK_WINDOW 2            /* seconds: see ref_flock */
 
 struct api_store {
 	git_repository *repo;
@@ -679,21 +679,26 @@ out:
 /*
  * A writer killed while it holds a ref's lock file (SIGKILL, a power
  * cut) leaves REF.lock behind, and libgit2 then refuses every later
- * update of the ref.  So every update is made holding flock(2) on
- * GITDIR/api-flock, which the kernel lets go when its holder dies: an
- * api writer that holds it and finds REF.lock knows that no api writer
- * is between taking and letting go of that lock.  It removes the lock
- * file once it is LOCK_STALE seconds old (stock git, which takes no
- * flock, holds one for milliseconds), and waits till then.
+ * update of the ref.  So a ref is moved holding flock(2) on
+ * GITDIR/api-flock, which the kernel lets go when its holder dies; the
+ * holder writes "REF TIME" in that file before it takes REF.lock, and
+ * empties it once the ref is moved.  The next holder that finds the file
+ * not empty knows its writer died between the two: a REF.lock made within
+ * LOCK_WINDOW seconds of TIME is that writer's, and is removed.  Any other
+ * lock file (stock git's, which holds one for milliseconds and takes no
+ * flock) is left to its owner.
  */
 static int
-flock_take(api_store *s)
+ref_flock(api_store *s)
 {
-	char path[4096];
+	const char *gd = git_repository_path(s->repo);
+	char path[4096], rec[512], ref[400];
+	struct stat st;
+	long long t;
+	ssize_t n;
 	int fd;
 
-	if (snprintf(path, sizeof path, "%sapi-flock",
-	    git_repository_path(s->repo)) >= (int)sizeof path ||
+	if (snprintf(path, sizeof path, "%sapi-flock", gd) >= (int)sizeof path ||
 	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
 		return -1;
 	while (flock(fd, LOCK_EX) < 0)
@@ -701,6 +706,16 @@ flock_take(api_store *s)
 			close(fd);
 			return -1;
 		}
+	if ((n = pread(fd, rec, sizeof rec - 1, 0)) > 0) {
+		rec[n] = '\0';
+		if (sscanf(rec, "%399s %lld", ref, &t) == 2 &&
+		    strncmp(ref, "refs/", 5) == 0 && strstr(ref, "..") == NULL &&
+		    snprintf(path, sizeof path, "%s%s.lock", gd, ref) <
+		    (int)sizeof path && stat(path, &st) == 0 &&
+		    (long long)st.st_mtime >= t - 1 &&
+		    (long long)st.st_mtime <= t + LOCK_WINDOW)
+			(void)unlink(path);
+	}
 	return fd;
 }
 
@@ -709,50 +724,24 @@ ref_update(api_store *s, const char *ref, const git_oid *id, git_commit *tip,
     const char *msg)
 {
 	git_reference *r = NULL;
-	int fd = flock_take(s), rc;
+	int fd = ref_flock(s), rc;
+	char rec[512];
+	int n = snprintf(rec, sizeof rec, "%s %lld\n", ref, (long long)time(NULL));
 
+	if (fd >= 0 && (n >= (int)sizeof rec || pwrite(fd, rec, (size_t)n, 0) != n ||
+	    ftruncate(fd, n) < 0))
+		(void)ftruncate(fd, 0);
 	if (tip != NULL)
 		rc = git_reference_create_matching(&r, s->repo, ref, id, 1,
 		    git_commit_id(tip), msg);
 	else
 		rc = git_reference_create(&r, s->repo, ref, id, 0, msg);
 	git_reference_free(r);
-	if (fd >= 0)
+	if (fd >= 0) {
+		(void)ftruncate(fd, 0);
 		close(fd);
-	return rc;
-}
-
-/* After GIT_ELOCKED: waits until REF.lock is gone, or removes it once
- * stale (see ref_update): LOCK_STALE seconds old, or seen that long. */
-static void
-lock_wait(api_store *s, const char *ref)
-{
-	char path[4096];
-	struct stat st, again;
-	time_t t0 = time(NULL);
-	int fd;
-
-	if (snprintf(path, sizeof path, "%s%s.lock", git_repository_path(s->repo),
-	    ref) >= (int)sizeof path || stat(path, &st) < 0)
-		return;
-	for (;;) {
-		time_t now = time(NULL);
-		if (now - st.st_mtime >= LOCK_STALE || now - t0 > LOCK_STALE) {
-			if ((fd = flock_take(s)) < 0)
-				return;
-			if (stat(path, &again) == 0 && again.st_ino == st.st_ino &&
-			    again.st_dev == st.st_dev)
-				(void)unlink(path);
-			close(fd);
-			return;
-		}
-		usleep(5000);
-		if (stat(path, &again) < 0)
-			return;
-		if (again.st_ino != st.st_ino || again.st_dev != st.st_dev)
-			t0 = time(NULL);
-		st = again;
 	}
+	return rc;
 }
 
 int
@@ -820,8 +809,6 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
 			break;
 		}
 		/* another writer got there first: build again on its tip */
-		if (rc == GIT_ELOCKED)
-			lock_wait(s, ref);
 		usleep(1000 + randombytes_uniform(20000));
 		rc = rc == GIT_ELOCKED ? api_error_set(API_EIO, "%s stayed locked "
 		    "(by another writer, or a stale lock file %s.lock); gave up "
