@@ -290,7 +290,7 @@ if have strace && strace -o /dev/null true 2> /dev/null; then
 	# but the read log: git objects and refs/api/reads/YEAR
 	grep -E 'O_WRONLY|O_RDWR|O_CREAT|creat\(|rename|link\(|linkat\(|mkdir' trace |
 		grep -v '"/dev/\(null\|tty\|urandom\)"' |
-		grep -v -e "\"$S/objects/" -e "\"$S/refs/api/reads" \
+		grep -v -e "\"$S/objects/" -e "\"$S/refs/api/reads" -e "\"$S/api-flock\"" \
 		-e "\"$HOME/.cache\"" -e "\"$HOME/.cache/api[\"/]" > writes
 	[ ! -s writes ]
 	ok $? "no file but the read log's and the state cache's is opened for writing, made, renamed or linked ($(wc -l < writes))"
