@@ -57,6 +57,35 @@ same_envelopes(api_tx *tx, const char *dir, const api_buf *key,
 	return rc < 0 ? rc : same;
 }
 
+/* key.for for a grant: main's recipient, which a grant leaves as it is,
+ * and the new team.  The newest keys in the envelopes are not always
+ * main's: a revoke killed between its two writes leaves new keys that
+ * main never names. */
+static int
+grant_keyfor(struct teamop *op, api_tx *tx, const char *dir)
+{
+	api_buf t = { 0 };
+	git_oid rid, tid;
+	char path[48], r[GIT_OID_HEXSZ + 1], h[GIT_OID_HEXSZ + 1];
+	char line[2 * GIT_OID_HEXSZ + 32];
+	int rc;
+
+	if ((rc = api_case_entry_id(op->cs, "recipient", &rid)) < 0 ||
+	    (rc = api_team_format(&op->team, &t)) < 0)
+		goto out;
+	if (git_odb_hash(&tid, t.ptr, t.len, GIT_OBJECT_BLOB) < 0) {
+		rc = api_git_fail(API_EIO, "key.for");
+		goto out;
+	}
+	snprintf(line, sizeof line, "recipient %s\nteam %s\n",
+	    git_oid_tostr(r, sizeof r, &rid), git_oid_tostr(h, sizeof h, &tid));
+	snprintf(path, sizeof path, "%s/key.for", dir);
+	rc = api_tx_put(tx, path, line, strlen(line));
+out:
+	api_buf_free(&t);
+	return rc;
+}
+
 static int
 team_build_keys(void *ctx, api_tx *tx)
 {
@@ -100,6 +129,8 @@ team_build_keys(void *ctx, api_tx *tx)
 	if ((rc = api_tx_put_envelopes(tx, op->id, op->keys.note_sks,
 	    op->keys.nn, op->keys.event_sks, op->keys.ne, op->envteam,
 	    &op->team, op->staff)) < 0)
+		return rc;
+	if (!op->revoke && (rc = grant_keyfor(op, tx, dir)) < 0)
 		return rc;
 	/* kept to tell, on undo, whether they are still the current ones */
 	op->new_key.len = op->new_events.len = 0;

@@ -412,6 +412,7 @@ int api_tx_read(api_tx *tx, const char *path, api_buf *out);
 /* Lists the entry names of a directory of the base tree, sorted; the
  * caller frees names[i] and names. */
 int api_tx_list(api_tx *tx, const char *dir, char ***names, size_t *n);
+/* A later put or remove of a path replaces the earlier. */
 int api_tx_put(api_tx *tx, const char *path, const void *data, size_t len);
 int api_tx_remove(api_tx *tx, const char *path);
 /* Subject line (generic, no personal data) and trailers. */

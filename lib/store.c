@@ -428,6 +428,14 @@ tx_add(api_tx *tx, const char *path, const git_oid *id, int remove)
 	if (path[0] == '/' || strstr(path, "//") || strstr(path, "..") ||
 	    path[strlen(path) - 1] == '/')
 		return api_error_set(API_EINVAL, "bad path '%s'", path);
+	/* a later change of a path replaces the earlier */
+	for (size_t i = 0; i < tx->n; i++)
+		if (strcmp(tx->c[i].path, path) == 0) {
+			if (id)
+				tx->c[i].id = *id;
+			tx->c[i].remove = remove;
+			return API_OK;
+		}
 	if (tx->n == tx->cap) {
 		size_t cap = tx->cap ? tx->cap * 2 : 8;
 		struct change *c = realloc(tx->c, cap * sizeof *c);
