@@ -8,7 +8,10 @@
  * matched, 1 when none did, 2 on an error.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <regex.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #include "cli.h"
 
@@ -22,6 +25,8 @@ struct search {
 	char **ids;                  /* the cases to search */
 	size_t n, cap;
 	size_t found;
+	const char *pattern;
+	int cflags;
 };
 
 static void
@@ -33,72 +38,98 @@ usage(FILE *f)
 	    "[--purpose TEXT] PATTERN [CASE...]\n");
 }
 
+/* One case's output, made by a worker and printed in case order. */
+struct job {
+	char *id;
+	api_buf out;                 /* secret: lines of notes */
+	int any;                     /* a line matched */
+	char err[512];               /* a failure's message, else "" */
+	_Atomic int done;
+};
+
+static void
+out_bytes(struct job *j, const void *p, size_t n)
+{
+	if (api_buf_append(&j->out, p, n) < 0)
+		snprintf(j->err, sizeof j->err, "out of memory");
+}
+
 /* Text for the output: on a terminal, or in a TSV field, a control
  * character (a tab too; C1 controls, U+0080 to U+009F, as well) becomes
  * a space, so that a note can neither drive the terminal nor add a
  * field. */
 static void
-put(const struct search *x, const char *p, size_t n)
+put(const struct search *x, struct job *j, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)p[i];
 		if ((x->tty || x->tsv) && (ch < 0x20 || ch == 0x7f))
-			putchar(' ');
+			out_bytes(j, " ", 1);
 		else if ((x->tty || x->tsv) && ch == 0xc2 && i + 1 < n &&
 		    (unsigned char)p[i + 1] >= 0x80 &&
 		    (unsigned char)p[i + 1] <= 0x9f) {
-			putchar(' ');
+			out_bytes(j, " ", 1);
 			i++;
 		} else
-			putchar(ch);
+			out_bytes(j, &ch, 1);
 	}
 }
 
 static void
-end(const struct search *x)
+end(const struct search *x, struct job *j)
 {
-	putchar(x->nul ? '\0' : '\n');
+	out_bytes(j, x->nul ? "" : "\n", 1);
 }
 
 /* One line of a note, NUL-terminated in the record's own (locked)
- * buffer: printed when it matches. */
+ * buffer: kept for the output when it matches. */
 static int
-line_matches(struct search *x, const char *id, const char *note,
-    const char *date, const char *line, size_t len)
+line_matches(const struct search *x, const regex_t *re, struct job *j,
+    const char *note, const char *date, const char *line, size_t len)
 {
 	regmatch_t m;
-	int hit = regexec(&x->re, line, 1, &m, 0) == 0;
+	int hit = regexec(re, line, 1, &m, 0) == 0;
+	char sep = x->tsv ? '\t' : ' ';
 
 	if (hit && !x->list) {
 		/* the date is the note's own header: neutralised as its text */
-		printf("%s%c%s%c", id, x->tsv ? '\t' : ' ', note,
-		    x->tsv ? '\t' : ' ');
-		put(x, date, strlen(date));
-		fputs(x->tsv ? "\t" : ": ", stdout);
-		put(x, line, len);
-		end(x);
+		out_bytes(j, j->id, strlen(j->id));
+		out_bytes(j, &sep, 1);
+		out_bytes(j, note, strlen(note));
+		out_bytes(j, &sep, 1);
+		put(x, j, date, strlen(date));
+		out_bytes(j, x->tsv ? "\t" : ": ", x->tsv ? 1 : 2);
+		put(x, j, line, len);
+		end(x, j);
 	}
 	return hit;
 }
 
-/* The notes of one case; 1 when one matched. */
-static int
-search_case(struct search *x, api_case *cs)
+/* The notes of case j->id, into j; a failure in j->err. */
+static void
+search_case(const struct search *x, const regex_t *re, struct job *j)
 {
 	char **names = NULL;
 	size_t n = 0;
-	int any = 0;
-
-	if (api_case_files(cs, "notes", &names, &n) < 0)
-		cli_die_lib();
+	api_case *cs = NULL;
 	api_record r = { 0 };            /* one record's buffers, reused */
+
+	j->out.secret = 1;
+	if (api_case_load(x->s, j->id, &cs) < 0 || api_case_unlock(cs, x->me) < 0 ||
+	    api_case_files(cs, "notes", &names, &n) < 0) {
+		snprintf(j->err, sizeof j->err, "%s", api_error_last());
+		n = 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *date, *type, *note, *p;
 		char *e;
 		long d;
-		if (!(x->list && any)) {
-			if (api_case_read(cs, x->me, "notes", names[i], &r) < 0)
-				cli_die_lib();
+		if (!(x->list && j->any) && !j->err[0]) {
+			if (api_case_read(cs, x->me, "notes", names[i], &r) < 0) {
+				snprintf(j->err, sizeof j->err, "%s", api_error_last());
+				free(names[i]);
+				continue;
+			}
 			date = api_record_get(&r, "Date");
 			type = api_record_get(&r, "Type");
 			note = api_record_get(&r, "Note");
@@ -113,11 +144,11 @@ search_case(struct search *x, api_case *cs)
 						e = (char *)r.body + r.bodylen;
 					char end_ch = *e;
 					*e = '\0';
-					if (line_matches(x, api_case_id(cs), note ? note :
-					    names[i], date ? date : "-", p, (size_t)(e - p)))
-						any = 1;
+					if (line_matches(x, re, j, note ? note : names[i],
+					    date ? date : "-", p, (size_t)(e - p)))
+						j->any = 1;
 					*e = end_ch;
-					if (any && x->list)
+					if (j->any && x->list)
 						break;
 				}
 		}
@@ -125,11 +156,47 @@ search_case(struct search *x, api_case *cs)
 	}
 	api_record_free(&r);
 	free(names);
-	if (any && x->list) {
-		printf("%s", api_case_id(cs));
-		end(x);
+	api_case_free(cs);
+	if (j->any && x->list) {
+		out_bytes(j, j->id, strlen(j->id));
+		end(x, j);
 	}
-	return any;
+}
+
+/* The cases, shared out over every core: each decryption is an X25519
+ * operation.  Each worker has its own regular expression (glibc's
+ * regexec takes a lock on a shared one). */
+struct pool {
+	const struct search *x;
+	struct job *v;
+	size_t n;
+	_Atomic size_t next;
+};
+
+static int
+claim(struct pool *p, const regex_t *re)
+{
+	size_t i = atomic_fetch_add(&p->next, 1);
+
+	if (i >= p->n)
+		return 0;
+	search_case(p->x, re, &p->v[i]);
+	atomic_store(&p->v[i].done, 1);
+	return 1;
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	regex_t re;
+
+	if (regcomp(&re, p->x->pattern, p->x->cflags) != 0)
+		return NULL;             /* the main thread does the work */
+	while (claim(p, &re))
+		;
+	regfree(&re);
+	return NULL;
 }
 
 static int
@@ -225,8 +292,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((rc = regcomp(&x.re, argv[optind], REG_EXTENDED |
-	    (icase ? REG_ICASE : 0))) != 0) {
+	x.pattern = argv[optind];
+	x.cflags = REG_EXTENDED | (icase ? REG_ICASE : 0);
+	if ((rc = regcomp(&x.re, x.pattern, x.cflags)) != 0) {
 		char msg[200];
 		regerror(rc, &x.re, msg, sizeof msg);
 		fprintf(stderr, "api-search: %s: %s\n", argv[optind], msg);
@@ -266,15 +334,39 @@ main(int argc, char **argv)
 		if (api_reads_add(&reads, x.ids[i]) < 0)
 			cli_die_lib();
 	cli_readlog(x.s, me, "api-search", purpose, &reads);
+	struct pool p = { &x, NULL, x.n, 0 };
+	pthread_t th[8];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nth;
+	if ((p.v = calloc(x.n + 1, sizeof *p.v)) == NULL)
+		cli_die("out of memory");
 	for (size_t i = 0; i < x.n; i++) {
-		api_case *cs;
-		if (api_case_load(x.s, x.ids[i], &cs) < 0 ||
-		    api_case_unlock(cs, me) < 0)
-			cli_die_lib();
-		x.found += (size_t)search_case(&x, cs);
-		api_case_free(cs);
-		free(x.ids[i]);
+		p.v[i].id = x.ids[i];
+		atomic_init(&p.v[i].done, 0);
 	}
+	atomic_init(&p.next, 0);
+	for (nth = 0; nth + 1 < (size_t)(ncpu > 8 ? 8 : ncpu) && x.n > 1; nth++)
+		if (pthread_create(&th[nth], NULL, worker, &p) != 0)
+			break;
+	/* in case order, each case as soon as it is done */
+	for (size_t i = 0; i < x.n; i++) {
+		while (!atomic_load(&p.v[i].done))
+			if (!claim(&p, &x.re))
+				sched_yield();
+		if (p.v[i].err[0])
+			cli_die("%s", p.v[i].err);
+		if (p.v[i].out.len &&
+		    fwrite(p.v[i].out.ptr, 1, p.v[i].out.len, stdout) !=
+		    p.v[i].out.len)
+			cli_die("standard output: write error");
+		x.found += (size_t)p.v[i].any;
+		api_buf_free(&p.v[i].out);
+	}
+	for (size_t k = 0; k < nth; k++)
+		pthread_join(th[k], NULL);
+	for (size_t i = 0; i < x.n; i++)
+		free(x.ids[i]);
+	free(p.v);
 	free(x.ids);
 	api_reads_free(&reads);
 	regfree(&x.re);
