@@ -408,7 +408,9 @@ api_bundle_manifest_parse(api_bundle_manifest *m, const char *text, size_t len)
 			char again[LINE_MAX_LEN];
 			if (m->nrec == cap_r) {
 				size_t nc = cap_r ? 2 * cap_r : 64;
-				void *nv = nc > API_BUNDLE_MAX_RECORDS ? NULL :
+				if (nc > API_BUNDLE_MAX_RECORDS)
+					nc = API_BUNDLE_MAX_RECORDS;
+				void *nv = nc == cap_r ? NULL :
 				    realloc(m->rec, nc * sizeof *m->rec);
 				if (nv == NULL)
 					BAD("manifest: too many records");
