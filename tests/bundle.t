@@ -170,6 +170,11 @@ mkdir -m 755 pub
 run api-export -i cw.id --bundle --recipient "$RX" -o pub/b.age "$ID"
 [ $? = 0 ] && grep -q "warning: pub/b.age is in pub, which everyone" "$W/err"
 ok $? "a world-readable folder: a warning"
+run api-export -i cw.id --bundle --recipient "$RX" --override-consent \
+	--reason "court order 12/26" -o b9.age "$ID"
+[ $? = 1 ] && err1 "only a lead may export a case without its consent; cw is a caseworker" &&
+	[ ! -e b9.age ]
+ok $? "--override-consent by a caseworker: refused"
 run api-export -i ld.id --bundle --recipient "$RX" --override-consent \
 	--reason "court order 12/26" "$ID"
 [ $? = 0 ] && [ -s "$W/out" ]
