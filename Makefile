@@ -5,6 +5,8 @@
 # make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
 # make valgrind   the suite under valgrind memcheck (slow, not in CI;
 #                 VG_TESTS="tests/a.t ..." for some; see scripts/valgrind)
+# make stress     tests/crash.t with CRASH_N=3000 writes killed at random
+#                 (not in CI; CRASH_SEED=N replays the choices of a run)
 # make bench      benchmarks (programs, not tests)
 # make fuzz       each libFuzzer target for FUZZ_TIME seconds (clang; build-fuzz/)
 # make install    PREFIX (/usr/local), DESTDIR honoured
@@ -95,6 +97,10 @@ asan:
 valgrind: all $(UNITS) $(TOOLS) $(REPLAYS)
 	@B=$(B) sh scripts/valgrind $(VG_TESTS)
 
+stress: all
+	@B=$(B) CC='$(CC)' CRASH_N=$${CRASH_N:-3000} CRASH_K=$${CRASH_K:-250} \
+		API_TOP=$(CURDIR) sh tests/crash.t
+
 bench: all $(TOOLS)
 	@B=$(B) sh scripts/bench
 
@@ -155,5 +161,5 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all check asan valgrind bench fuzz lint install uninstall clean
+.PHONY: all check asan valgrind stress bench fuzz lint install uninstall clean
 .SECONDARY:
