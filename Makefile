@@ -70,7 +70,7 @@ $(B)/bin/%: cmd/%.c cmd/*.h lib/*.h $(LIBAPI)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(RPATH) -o $@ $< -L$(B)/lib -lapi $(PKG_LIBS)
 
 # Unit tests link the objects directly, so they may test internals too.
-$(B)/tests/%: tests/unit/%.c tests/unit/*.h lib/*.h $(LIB_OBJ)
+$(B)/tests/%: tests/unit/%.c tests/unit/*.h lib/*.h cmd/*.h $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS) -lz
 

@@ -10,9 +10,9 @@
  * open the events envelope of some case, the run stops and says how many
  * and which roles read every case: statistics over a subset would
  * mislead.  The envelopes are opened once to check that (nothing of a
- * case is read then), the read is logged, and only then are the events
- * decrypted (opening each envelope a second time: ~2% of the work, and
- * 2,000 unlocked cases would not fit in locked memory at once).
+ * case is read then, and no key kept), the read is logged, and only then
+ * are the events decrypted, each envelope opened a second time: ~2% of
+ * the work, since 2,000 unlocked cases would not fit in locked memory.
  *
  * Which cases: those active at any time in the window [--from, --to]
  * (open ends: the first event, today): opened on or before its end, and
@@ -44,8 +44,11 @@
  * "x": at least k, as a reader knows) and the parent, must be two or
  * more.  While a cell is pinned, the smallest published cell of its
  * group is suppressed as well, shown as "x"; when none is left, the
- * parent is.  A group under a suppressed parent is suppressed whole, so
- * that its sum cannot give the parent away.  Totals per type or partner
+ * parent is.  A group under a suppressed parent is left out whole, so
+ * that every published group is one equation with an exact total (a
+ * hidden group's ranges and its hidden parent's could pin each other;
+ * tests/unit/stats-suppress.c searches all the sums at once for such
+ * pins, by brute force, on random tables).  Totals per type or partner
  * over all months are not published: with the month totals they would
  * make each cell part of two equations.  When the number of cases itself
  * is suppressed, so is everything else.  k = 1 suppresses nothing.
@@ -353,6 +356,7 @@ struct st_cell {
 	long v;
 	int st;
 	int fixed;                   /* known to every reader: never hidden */
+	int omit;                    /* under a hidden total: not printed */
 };
 
 struct st_group {
@@ -424,34 +428,9 @@ st_range(const struct st_cell *c, int k, long *lo, long *hi)
 	}
 }
 
-/* The same, narrowed by the cell's own groups: a hidden cell is at least
- * the least its hidden children can add up to. */
-static void
-st_range2(const struct st_tab *t, size_t cell, int k, long *lo, long *hi)
-{
-	long clo, chi;
-
-	st_range(&t->c[cell], k, lo, hi);
-	if (t->c[cell].st == ST_SHOWN)
-		return;
-	for (size_t g = 0; g < t->ng; g++) {
-		long sum = 0;
-		if (t->g[g].parent != (long)cell)
-			continue;
-		for (size_t i = 0; i < t->g[g].n; i++) {
-			st_range(&t->c[t->g[g].cell[i]], k, &clo, &chi);
-			sum += clo;
-		}
-		if (sum > *lo)
-			*lo = sum;
-	}
-}
-
 /*
  * The index of a suppressed cell of group g that a reader can work out
- * from the parent and the rest of the group, or -1.  A cell with
- * children is narrowed by them too (its groups' sums), so that hiding
- * a group under a hidden parent tells nothing either.
+ * from the parent and the rest of the group, or -1.
  */
 static long
 st_pinned(const struct st_tab *t, const struct st_group *g, int k)
@@ -463,7 +442,7 @@ st_pinned(const struct st_tab *t, const struct st_group *g, int k)
 		return -1;
 	st_range(&t->c[g->parent], k, &plo, &phi);
 	for (size_t i = 0; i < g->n; i++) {
-		st_range2(t, g->cell[i], k, &lo, &hi);
+		st_range(&t->c[g->cell[i]], k, &lo, &hi);
 		slo += lo;
 		if (hi >= ST_INF)
 			ninf++;
@@ -473,7 +452,7 @@ st_pinned(const struct st_tab *t, const struct st_group *g, int k)
 	for (size_t i = 0; i < g->n; i++) {
 		if (t->c[g->cell[i]].st == ST_SHOWN)
 			continue;
-		st_range2(t, g->cell[i], k, &lo, &hi);
+		st_range(&t->c[g->cell[i]], k, &lo, &hi);
 		/* the others add up to [olo, ohi]: this cell is in
 		 * [parent - ohi, parent - olo], and in [lo, hi] */
 		long olo = slo - lo;
@@ -495,9 +474,13 @@ st_pinned(const struct st_tab *t, const struct st_group *g, int k)
  * Small-cell suppression over every group of t (see the top of this
  * file): primary, "<k", for every count below k; then, until no group
  * pins a suppressed cell, complementary, "x": the smallest published
- * cell of a pinning group, else its parent; and every cell of a group
- * whose parent is suppressed.  Cells only ever go from shown to hidden,
- * so it ends.
+ * cell of a pinning group, else its parent.  A group whose parent is
+ * hidden is left out of the output whole (omit): its cells' ranges
+ * would bound the parent, and the parent's bound them, and such a pair
+ * can pin both (a hidden "x" of at least k over two cells of "<k" with
+ * k = 2 is 2, and so is each of them).  So every published group is one
+ * equation on its own, with an exact total, and st_pinned's check of it
+ * is exact.  Cells only ever go from shown to hidden, so it ends.
  */
 static void
 st_suppress(struct st_tab *t, int k)
@@ -513,12 +496,15 @@ st_suppress(struct st_tab *t, int k)
 		changed = 0;
 		for (size_t gi = 0; gi < t->ng; gi++) {
 			struct st_group *g = &t->g[gi];
-			if (g->parent >= 0 && t->c[g->parent].st != ST_SHOWN) {
-				for (size_t i = 0; i < g->n; i++)
-					if (t->c[g->cell[i]].st == ST_SHOWN) {
-						t->c[g->cell[i]].st = ST_SECOND;
-						changed = 1;
-					}
+			if (g->parent >= 0 && (t->c[g->parent].st != ST_SHOWN ||
+			    t->c[g->parent].omit)) {
+				for (size_t i = 0; i < g->n; i++) {
+					struct st_cell *c = &t->c[g->cell[i]];
+					if (c->st == ST_SHOWN)
+						c->st = ST_SECOND;
+					if (!c->omit)
+						changed = c->omit = 1;
+				}
 				continue;
 			}
 			while (st_pinned(t, g, k) >= 0) {
@@ -1248,10 +1234,15 @@ stats_run(api_store *s, const api_identity *me, const api_conf *conf,
 			    ncof[n]));
 
 	st_suppress(&t, k);
-	if (t.c[c_total].st != ST_SHOWN)
+	/* no number of cases: no other number, and no table but the totals */
+	if (t.c[c_total].st != ST_SHOWN) {
 		for (size_t i = 0; i < t.n; i++)
 			if (t.c[i].st == ST_SHOWN && !t.c[i].fixed)
 				t.c[i].st = ST_SECOND;
+		for (size_t g = 0; g < t.ng; g++)
+			for (size_t i = 0; i < t.g[g].n; i++)
+				t.c[t.g[g].cell[i]].omit = 1;
+	}
 
 	/* ---- what is printed ---- */
 	struct st_out lines = { 0 };
@@ -1264,7 +1255,7 @@ stats_run(api_store *s, const api_identity *me, const api_conf *conf,
 	snprintf(b, sizeof b, "%d", k);
 	st_put(&lines, "export", "min_cell", "count", b);
 	for (size_t i = 0; i < c_kind0; i++)
-		if (t.c[i].table != NULL)
+		if (t.c[i].table != NULL && !t.c[i].omit)
 			st_put(&lines, t.c[i].table, t.c[i].row, t.c[i].col,
 			    st_show(&t.c[i], k, b, sizeof b));
 	/* time in each phase, and from opened to closed */
@@ -1322,7 +1313,7 @@ stats_run(api_store *s, const api_identity *me, const api_conf *conf,
 	}
 	free(days);
 	for (size_t i = c_kind0; i < t.n && (c_chart0 == 0 || i < c_chart0); i++)
-		if (t.c[i].table != NULL)
+		if (t.c[i].table != NULL && !t.c[i].omit)
 			st_put(&lines, t.c[i].table, t.c[i].row, t.c[i].col,
 			    st_show(&t.c[i], k, b, sizeof b));
 
