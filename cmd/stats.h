@@ -31,6 +31,9 @@
  *   - contacts: contact events by month, note type (Kind) and partner
  *     (Partner, "none" without one; events written before api-log put
  *     it there have none).
+ * Referral sources and partners are free text: a value held by fewer
+ * than k cases (contacts) in the window is counted as "(other)", so that
+ * a rare name, which may tell who the client is, is never printed.
  *
  * Small cells.  Every count below k (--min-cell, 5) is shown as "<k",
  * zeros included (so "<5" is 0 to 4).  Then complementary suppression,
