@@ -5,9 +5,10 @@
 # killed after a random delay between 0 and the time that kind of write
 # takes, some by a preloaded shim at the Nth link()/rename() the process
 # makes (the object and ref writes: the ref lock is held just then).
-# Every CRASH_K writes and at the end: git fsck --strict is clean,
-# api-verify passes, and the next write succeeds within a few seconds
-# (a lock file a killed writer left does not block it).  At the end:
+# Every CRASH_K writes and at the end: git fsck --strict is clean and
+# api-verify passes; then, and after every kill that left a lock file,
+# the next write succeeds within a few seconds (a lock file a killed
+# writer left does not block it).  At the end:
 # every write that exited 0 is there; none is there by halves (a case
 # on main without its key envelopes, a note that does not decrypt, a
 # team whose envelopes were written for another after a write that
@@ -333,9 +334,9 @@ ok $? "every write exited 0 or was killed"
 [ -s unexpected ] && diag "$(head -n 5 unexpected)"
 [ "$(awk '($3 == "none" || $3 == "probe") && $4 != 0' results | wc -l)" -eq 0 ]
 ok $? "every write that was not killed exited 0"
-[ "$(awk '$4 == 137' results | wc -l)" -ge $((N / 2)) ] &&
+[ "$(awk '$4 == 137' results | wc -l)" -ge $((N / 4)) ] &&
 	[ "$(awk '$4 == 0' results | wc -l)" -ge $((N / 10)) ]
-ok $? "(control: at least half the writes were killed, and a tenth not)"
+ok $? "(control: at least a quarter of the writes were killed, and a tenth not)"
 touch locks.left
 diag "$(wc -l < locks.left) kills left a lock file: $(cut -d' ' -f2- locks.left | sort | uniq -c | tr -s ' \n' ' ')"
 [ ! -s cp.bad ]
