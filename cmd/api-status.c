@@ -77,6 +77,7 @@ date_str(char buf[11], long d)
 struct loaded {
 	char id[API_CASE_ID_LEN + 1];
 	int state;                   /* 0 not listed, 1 read, -1 failed */
+	int purged;                  /* not listed: purged */
 	int cached, keyed;           /* from the cache; key below valid */
 	unsigned char key[32];
 	api_case_state st;
@@ -99,9 +100,11 @@ load_case(struct scan *sc, struct loaded *r)
 	int rc;
 
 	r->state = 0;
+	r->purged = 0;
 	if ((rc = api_case_load(sc->s, r->id, &c)) < 0)
 		goto fail;
-	if (api_case_purged(c))
+	r->purged = api_case_purged(c) != NULL;
+	if (r->purged)
 		goto out;            /* nothing of it can be read */
 	const api_team *t = api_case_team(c);
 	if (sc->only && !api_team_has(t, sc->only))
@@ -151,6 +154,9 @@ use_case(struct scan *sc, struct loaded *l)
 		sc->errors++;
 		return 0;
 	}
+	/* nor kept: the cache is no copy that a purge cannot reach */
+	if (l->purged)
+		api_state_cache_drop(sc->cache, l->id);
 	if (l->state == 0)
 		return 0;
 	if ((rc = api_reads_add(&sc->reads, l->id)) < 0 ||

@@ -689,6 +689,9 @@ int api_state_cache_get(api_state_cache *c, const char *id,
 int api_state_cache_put(api_state_cache *c, const unsigned char key[32],
 	const api_case_state *st);
 int api_state_cache_save(api_state_cache *c);
+/* Forgets case id (a purged case), if the cache holds it; not safe from
+ * several threads at once either. */
+void api_state_cache_drop(api_state_cache *c, const char *id);
 /*
  * A whole run: key is made of main's cases/ tree and how (who asked, and
  * what for).  run_get: 1 and the states of every case that run listed

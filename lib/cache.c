@@ -193,6 +193,22 @@ api_state_cache_get(api_state_cache *c, const char *id,
 	return 1;
 }
 
+/* A purged case keeps nothing here either: its entry is wiped. */
+void
+api_state_cache_drop(api_state_cache *c, const char *id)
+{
+	struct entry *e;
+	size_t i;
+
+	if (c == NULL || c->off || (e = find(c, id)) == NULL)
+		return;
+	i = (size_t)(e - c->v);
+	memmove(e, e + 1, (c->n - i - 1) * sizeof *e);
+	c->n--;
+	sodium_memzero(&c->v[c->n], sizeof *c->v);
+	c->changed = 1;
+}
+
 int
 api_state_cache_put(api_state_cache *c, const unsigned char key[32],
     const api_case_state *st)

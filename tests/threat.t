@@ -6,8 +6,9 @@
 # its team, with stock git and their own signature, is refused by the
 # server's hook and named by api-verify; a retired member's commit dated
 # back before the retirement is refused by api-verify though stock git
-# shows its signature as good; and what the metadata does tell: the
-# length of a note, when it was written, that a phase changed.
+# shows its signature as good; what the metadata does tell: the length
+# of a note, when it was written, that a phase changed; and a purged
+# case leaves the state cache of api-status of whoever lists the cases.
 . "$(dirname "$0")/lib.sh"
 
 umask 022
@@ -148,5 +149,20 @@ ok $? "a note's file name is the time it was written"
 git -C "$S" log --format=%s main -- "$D/events" | grep -qx 'status: phase changed' &&
 	! git -C "$S" log --format=%B main | grep -qi 'active'
 ok $? "a phase change shows as 'status: phase changed', not which phase"
+
+# --- a purge reaches the state cache of api-status --------------------------------
+P=$(api-new -i cw1.id -m "to be purged" 2> /dev/null) &&
+	api-status -i ld.id "$P" --set closed --reason completed --date 2015-01-01 > /dev/null 2>&1 &&
+	api-status -i ld.id > /dev/null 2>&1
+ok $? "case P, closed in 2015; ld lists the cases"
+# incache: the case is in ld's state cache, which stock age opens
+incache() { for f in "$HOME"/.cache/api/*; do age -d -i ld.id "$f" 2> /dev/null; done | grep -aq "$1"; }
+incache "$P" && incache "$C1"
+ok $? "(control: ld's cache, opened with stock age, holds P and C1)"
+api-purge -i adm.id --force --reason "retention ended" "$P" > /dev/null 2>&1 && api-status -i ld.id > out 2> /dev/null &&
+	! grep -q "$P" out
+ok $? "P purged; ld lists the cases again, without P"
+! incache "$P" && incache "$C1"
+ok $? "ld's cache no longer holds P (C1 it does): crypto-shredding reaches it"
 
 done_testing
