@@ -155,7 +155,9 @@ api_team_parse(api_team *t, const char *text, size_t len)
 	while (i < len) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;
-		if (nl == NULL || n == 0 || n > API_HANDLE_MAX)
+		/* a NUL would hide the rest of the line from the handle */
+		if (nl == NULL || n == 0 || n > API_HANDLE_MAX ||
+		    memchr(text + i, '\0', n) != NULL)
 			goto bad;
 		memcpy(h, text + i, n);
 		h[n] = '\0';
