@@ -943,4 +943,10 @@ int api_bundle_read(api_bundle **out, const api_identity *me, const void *ct,
 	size_t ctlen);
 void api_bundle_free(api_bundle *b);
 
+/* The most bytes any object of a store may hold: larger claims are refused
+ * before the object is read (lib/odb.c). */
+#define API_OBJECT_MAX (64 * 1024 * 1024)
+/* Puts that guard in front of the object database of repo. */
+int api_repo_guard(struct git_repository *repo);
+
 #endif

@@ -171,6 +171,7 @@ int
 api_store_wrap(api_store **out, git_repository *repo)
 {
 	api_store *s;
+	int rc;
 
 	if ((s = calloc(1, sizeof *s)) == NULL ||
 	    (s->path = strdup(git_repository_path(repo))) == NULL) {
@@ -179,6 +180,11 @@ api_store_wrap(api_store **out, git_repository *repo)
 	}
 	s->repo = repo;
 	s->borrowed = 1;
+	if ((rc = api_repo_guard(repo)) < 0) {
+		free(s->path);
+		free(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -206,6 +212,8 @@ api_store_open(api_store **out, const char *dir)
 		    "(not a git repository)", dir);
 		goto out;
 	}
+	if ((rc = api_repo_guard(s->repo)) < 0)
+		goto out;
 	rc = tip_tree(s->repo, NULL, &tree);
 	if (rc == API_ENOTFOUND || (rc == 0 &&
 	    git_tree_entry_byname(tree, "api.conf") == NULL)) {

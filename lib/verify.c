@@ -910,6 +910,7 @@ sig_worker(void *arg)
 	/* without a handle of its own, the thread leaves the work to main */
 	if (git_repository_open_ext(&repo, pl->gitdir,
 	    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0 &&
+	    api_repo_guard(repo) == 0 &&
 	    git_repository_odb(&odb, repo) == 0)
 		while (sig_chunk(pl, odb))
 			;
