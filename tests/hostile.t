@@ -1,0 +1,339 @@
+#!/bin/sh
+# hostile.t - stores and environments made to hurt.  Each hostile store is
+# crafted with stock git plumbing and perl (trees written byte by byte with
+# git hash-object --literally, commits signed by an admin's OpenSSH key so
+# that only the content is wrong): entries named "..", "." or with a
+# slash, symbolic links (mode 120000) and gitlinks (mode 160000) where
+# files and directories belong, a loose object whose header claims 4 GiB,
+# a case with 100,000 notes, a shallow clone, replaced and grafted
+# history.  The reading programs (api-verify, api-status, api-show,
+# api-search, api-export) and a writing one (api-log) run on each under
+# timeout: each gives a one-line error naming the thing at fault (api-verify
+# its verdict on stdout) or does the right thing; none crashes (exit below
+# 124, no sanitizer report), hangs, or writes outside the store (a listing
+# of the test's home before and after), and main and the keys move only
+# when a write succeeds.  Then environments: HOME unset, no terminal,
+# API_DIR at a plain git repository, a directory that is none, a file,
+# nothing.
+. "$(dirname "$0")/lib.sh"
+
+umask 022
+W=$T/work                # identities, keys
+O=$T/o                   # the programs' output, the helpers' scratch
+R=$T/cwd                 # the programs' working directory, kept empty
+mkdir -p "$W" "$O" "$R"
+S=$API_DIR
+export API_CACHE=0       # the state cache is tested in cache.t
+TO=${HOSTILE_TIMEOUT:-30}
+cd "$W" || exit 1
+
+for h in adm ld cw; do
+	api-keygen --handle "$h" --no-passphrase -o "$h.id" > "$h.pub" 2> /dev/null
+done
+api-init -i adm.id > /dev/null 2>&1 &&
+	api-staff -i adm.id add --role lead ld.pub > /dev/null 2>&1 &&
+	api-staff -i adm.id add --role caseworker cw.pub > /dev/null 2>&1 &&
+	C1=$(api-new -i cw.id -m "intake one" 2> /dev/null) &&
+	ssh_staff "$W" ev admin adm.id
+ok $? "a store, a case, an admin with an OpenSSH key for stock git commits"
+D=$(cdir "$C1")
+GOOD=$(git -C "$S" rev-parse main)
+KEYS=$(git -C "$S" rev-parse refs/api/keys)
+NOTE=$(git -C "$S" ls-tree "main:$D/notes" | awk '{ print $3; exit }')
+
+# graft DIR [MODE NAME ID]... (or "-": the entries on stdin): main's tree
+# with the entries put in its subtree DIR ("" the root), each tree written
+# as bytes by git hash-object --literally: no name or mode is checked
+cat > "$O/graft.pl" <<'EOF'
+use strict; use warnings;
+my ($repo, $tmp, $root, $dir, @e) = @ARGV;
+if (@e == 1 && $e[0] eq '-') { @e = map { chomp; split / /, $_, 3 } <STDIN> }
+sub git { my $c = join ' ', map { "'$_'" } @_; my $o = `git -C '$repo' $c`;
+	die "git @_ failed\n" if $?; chomp $o; $o }
+sub rd { my $raw = git('cat-file', 'tree', $_[0]); my @l;
+	while (length $raw) {
+		$raw =~ s/^(\d+) ([^\0]*)\0(.{20})//s or die "bad tree\n";
+		push @l, [$1, $2, $3];
+	}
+	@l }
+sub wr { my $k = sub { $_[0][1] . ($_[0][0] eq '40000' ? '/' : '') };
+	open my $fh, '>', $tmp or die; binmode $fh;
+	print $fh map { "$_->[0] $_->[1]\0$_->[2]" }
+		sort { $k->($a) cmp $k->($b) } @_;
+	close $fh; git('hash-object', '-t', 'tree', '-w', '--literally', $tmp) }
+sub put { my ($t, $path) = @_; my @l = rd($t);
+	if ($path eq '') {
+		my %h = map { $_->[1] => $_ } @l;
+		for (my $i = 0; $i < @e; $i += 3) {
+			my ($m, $n, $s) = @e[$i .. $i + 2];
+			$h{$n} = [$m, $n, pack('H*', $s)];
+		}
+		return wr(values %h);
+	}
+	my ($head, $rest) = $path =~ m{^([^/]+)/?(.*)$};
+	for (@l) { next if $_->[1] ne $head;
+		$_->[2] = pack('H*', put(unpack('H*', $_->[2]), $rest));
+		return wr(@l) }
+	die "no $head\n" }
+print put($root, $dir), "\n";
+EOF
+graft() {
+	perl "$O/graft.pl" "$S" "$O/tree" "$(git -C "$S" rev-parse 'main^{tree}')" "$@"
+}
+# hostile MSG DIR ENTRY...: main moves to a signed commit of such a tree
+hostile() {
+	_m=$1
+	shift
+	_t=$(graft "$@") && git_commit "$W" ev "$_t" "$_m"
+}
+
+# --- what every run must keep ---------------------------------------------
+# outside: the listing of $T but the store and $O (path, type, size, mtime)
+outside() {
+	find "$T" \( -path "$S" -o -path "$O" \) -prune -o \
+		-printf '%p %y %s %T@\n' | sort
+}
+# sane NAME RC: no hang, no crash, no sanitizer report; stderr empty or one
+# line "NAME: ..."; nothing new outside the store
+sane() {
+	[ "$2" -ne 124 ] && [ "$2" -lt 128 ] || { diag "$1: exit $2"; return 1; }
+	if grep -q 'Sanitizer\|runtime error:\|==[0-9]*==' "$O/err"; then
+		diag "$1: sanitizer: $(head -n 3 "$O/err")"
+		return 1
+	fi
+	if [ -s "$O/err" ] && { ! oneline "$O/err" || ! grep -q "^$1: " "$O/err"; }; then
+		diag "$1: stderr: $(head -c 400 "$O/err")"
+		return 1
+	fi
+	outside > "$O/after"
+	if ! cmp -s "$O/before" "$O/after"; then
+		diag "$1: written outside the store:"
+		diag "$(diff "$O/before" "$O/after" | head -n 5)"
+		return 1
+	fi
+}
+# run PROG ARG...: PROG under timeout in the empty directory $R, its
+# output in $O/out, $O/err; RC its exit status
+run() {
+	outside > "$O/before"
+	(cd "$R" && exec timeout "$TO" "$@") > "$O/out" 2> "$O/err" < /dev/null
+	RC=$?
+}
+# refs_kept: main and the keys are where they were (TIP, KTIP)
+refs_kept() {
+	[ "$(git -C "$S" rev-parse main)" = "$TIP" ] &&
+		[ "$(git -C "$S" rev-parse refs/api/keys)" = "$KTIP" ]
+}
+# names WORD: stderr names WORD
+names() { grep -qF -- "$1" "$O/err" || { diag "not named '$1': $(cat "$O/err")"; return 1; }; }
+
+# probe DESC WHAT [WHAT...]: every reader and the writer on the store as it
+# is; WHAT says what is expected of the readers of case C1: "fail:WORD"
+# (exit 1, stderr names WORD), "ok" (exit 0), "any" (either); the first
+# WHAT is for api-show and api-export of C1, the second for api-status (the
+# list and C1), the third for api-search, the fourth for api-log
+probe() {
+	_desc=$1
+	TIP=$(git -C "$S" rev-parse main)
+	KTIP=$(git -C "$S" rev-parse refs/api/keys)
+	run api-verify
+	_v=$RC
+	# its verdict on stdout, or an object it cannot read on stderr
+	sane api-verify $RC && [ $RC -eq 1 ] && refs_kept && {
+		{ oneline "$O/out" && [ ! -s "$O/err" ] &&
+			[ "$(cut -d' ' -f1 "$O/out")" = "$TIP" ]; } ||
+		{ [ ! -s "$O/out" ] && oneline "$O/err"; }; }
+	ok $? "$_desc: api-verify rejects the commit ($(cut -d' ' -f2 "$O/out")$(cut -c1-60 "$O/err"))"
+	[ $_v -eq 1 ] || diag "api-verify: exit $_v: $(cat "$O/out" "$O/err")"
+	_bad=
+	for _p in show export status status1 search log; do
+		case $_p in
+		show) _w=$2; run api-show --no-pager -i "$W/cw.id" "$C1" ;;
+		export) _w=$2; run api-export -i "$W/cw.id" --to html "$C1" ;;
+		status) _w=$3; run api-status -i "$W/cw.id" ;;
+		status1) _w=$3; run api-status -i "$W/cw.id" "$C1" ;;
+		search) _w=$4; run api-search --identity "$W/cw.id" intake ;;
+		log) _w=$5; run api-log -i "$W/cw.id" "$C1" -m "one more" ;;
+		esac
+		_n=api-${_p%1}
+		if ! sane "$_n" $RC; then _bad="$_bad $_p"; continue; fi
+		case $_w in
+		ok) [ $RC -eq 0 ] && [ ! -s "$O/err" ] ;;
+		fail:*) [ $RC -ne 0 ] && oneline "$O/err" && names "${_w#fail:}" ;;
+		any) [ $RC -eq 0 ] || oneline "$O/err" ;;
+		esac || { _bad="$_bad $_p"; diag "$_p: exit $RC: $(cat "$O/err")"; }
+		if [ "$_p" = log ] && [ $RC -eq 0 ]; then
+			[ "$(git -C "$S" rev-parse main^)" = "$TIP" ] || _bad="$_bad log-ref"
+		else
+			refs_kept || _bad="$_bad $_p-ref"
+		fi
+	done
+	[ -z "$_bad" ]
+	ok $? "$_desc: readers and writer: as expected, no crash, no hang, nothing outside the store${_bad:+ (wrong:$_bad)}"
+	git -C "$S" update-ref refs/heads/main "$GOOD"
+}
+
+outside > "$O/before"
+run api-status -i "$W/cw.id"
+sane api-status $RC && [ $RC -eq 0 ] && grep -q "$C1" "$O/out"
+ok $? "(control: api-status lists the case, nothing written outside the store)"
+touch "$R/x"
+outside > "$O/after"
+! cmp -s "$O/before" "$O/after"
+ok $? "(control: a file written outside the store shows in the listing)"
+rm -f "$R/x"
+
+# --- names ---------------------------------------------------------------------
+N=20261127T001840.701Z-aaaaaa.md.age
+hostile "x" "$D/notes" 100644 .. "$NOTE"
+probe "a note named .." fail:notes/.. any any any
+hostile "x" "$D/notes" 100644 . "$NOTE"
+probe "a note named ." fail:notes/. any any any
+hostile "x" "$D/notes" 100644 /etc/passwd "$NOTE"
+probe "a note named /etc/passwd" fail:/etc/passwd any any any
+hostile "x" "$D/notes" 100644 "../../../$N" "$NOTE"
+probe "a note named ../../../NOTE" fail:../../../ any any any
+hostile "x" "$(dirname "$D")" 40000 .. "$(git -C "$S" rev-parse "main:$D")"
+probe "a case directory named .." ok ok any ok
+hostile "x" "" 40000 /cases "$(git -C "$S" rev-parse main:cases)"
+probe "a top-level directory /cases" ok ok any ok
+
+# --- symbolic links: read as what they are, never followed -----------------
+L1=$(printf '/etc/passwd' | git -C "$S" hash-object -w --stdin)
+L2=$(printf '../../../../../../../../../../etc/passwd' | git -C "$S" hash-object -w --stdin)
+hostile "x" "$D/notes" 120000 "$N" "$L1"
+probe "a note that is a symbolic link to /etc/passwd" fail:"$N" any any any
+hostile "x" "$D/notes" 120000 "$N" "$L2"
+probe "a note that is a symbolic link to ../../etc/passwd" fail:"$N" any any any
+hostile "x" "$D" 120000 team "$L1"
+probe "a team file that is a symbolic link" fail:team fail:team fail:team fail:team
+hostile "x" "" 120000 api.conf "$L1"
+probe "api.conf a symbolic link" fail:api.conf fail:api.conf fail:api.conf fail:api.conf
+hostile "x" "" 120000 cases "$L2"
+probe "cases/ a symbolic link" fail:"$C1" any any fail:"$C1"
+
+# --- gitlinks (submodule entries) ---------------------------------------------
+printf '[submodule "evil"]\n\tpath = cases/evil\n\turl = ../../evil\n' > "$O/gm"
+GM=$(git -C "$S" hash-object -w "$O/gm")
+hostile "x" "$D/notes" 160000 "$N" "$GOOD"
+probe "a note that is a gitlink" fail:"$N" any any any
+hostile "x" "$D" 160000 notes "$GOOD"
+probe "notes/ a gitlink" fail:notes any any fail:"notes is not a directory"
+hostile "x" "$(dirname "$D")" 160000 ZZZZZZZZZZ "$GOOD"
+probe "a case that is a gitlink" ok any any ok
+hostile "x" "" 100644 .gitmodules "$GM" 160000 evil "$GOOD"
+probe "a .gitmodules and a gitlink at the top" ok ok any ok
+
+# --- a loose object whose header claims 4 GiB ------------------------------------
+BIG=$(perl -MCompress::Zlib -MDigest::SHA=sha1_hex -e '
+	my $d = "blob 4294967296\0age-encryption.org/v1\n"; my $id = sha1_hex($d);
+	my $dir = "$ARGV[0]/objects/" . substr($id, 0, 2); mkdir $dir;
+	open my $f, ">", "$dir/" . substr($id, 2) or die; binmode $f;
+	print $f compress($d); close $f; print "$id\n"' "$S")
+[ "$(git -C "$S" cat-file -s "$BIG")" = 4294967296 ]
+ok $? "a loose blob of 38 bytes whose header claims 4294967296"
+hostile "x" "$D/notes" 100644 "$N" "$BIG"
+probe "a note that claims 4 GiB" fail:"$BIG" ok any ok
+hostile "x" "" 100644 api.conf "$BIG"
+probe "api.conf claims 4 GiB" fail:"$BIG" fail:"$BIG" fail:"$BIG" fail:"$BIG"
+
+# --- a case with 100,000 notes ------------------------------------------------
+perl -e 'my @c = split //, "0123456789abcdefghjkmnpqrstvwxyz";
+	for my $i (0 .. 99999) { my ($s, $n) = ("", $i);
+		for (1 .. 6) { $s = $c[$n % 32] . $s; $n = int($n / 32) }
+		print "100644 20261127T001841.000Z-$s.md.age $ARGV[0]\n" }' "$NOTE" > "$O/many"
+start=$(date +%s)
+hostile "x" "$D/notes" - < "$O/many"
+ok $? "a case with 100,000 notes (one ciphertext under 100,000 names)"
+TIP=$(git -C "$S" rev-parse main)
+KTIP=$(git -C "$S" rev-parse refs/api/keys)
+run api-status -i "$W/cw.id" "$C1"
+sane api-status $RC && [ $RC -eq 0 ] && refs_kept
+ok $? "100,000 notes: api-status CASE ($(($(date +%s) - start)) s so far)"
+run api-show --no-pager -i "$W/cw.id" "$C1"
+sane api-show $RC && [ $RC -eq 1 ] && [ ! -s "$O/out" ] && names "moved ciphertext"
+ok $? "100,000 notes: api-show CASE finds the copies under other names moved ciphertext ($(($(date +%s) - start)) s so far)"
+run api-log -i "$W/cw.id" "$C1" -m "one more"
+sane api-log $RC && [ $RC -eq 0 ] &&
+	[ "$(git -C "$S" ls-tree "main:$D/notes" | wc -l)" -eq 100002 ]
+ok $? "100,000 notes: api-log adds the 100,002nd ($(($(date +%s) - start)) s so far)"
+git -C "$S" update-ref refs/heads/main "$GOOD"
+
+# --- history: shallow, replaced, grafted ----------------------------------------
+git clone -q --bare --depth 1 "file://$S" "$O/shallow.git" 2> /dev/null &&
+	[ -s "$O/shallow.git/shallow" ]
+ok $? "a shallow clone of the store (stock git, --depth 1)"
+run api-verify -C "$O/shallow.git"
+sane api-verify $RC && [ $RC -eq 1 ] && [ ! -s "$O/out" ] && oneline "$O/err"
+ok $? "api-verify on a shallow store: exit 1, one line ($(cat "$O/err"))"
+run api-clone -q "file://$O/shallow.git" "$O/c"
+sane api-clone $RC && [ $RC -eq 1 ] && [ ! -e "$O/c" ]
+ok $? "api-clone of a shallow server: refused, no directory left ($(cat "$O/err"))"
+TIP=$GOOD KTIP=$KEYS
+N0=$(api-verify 2> /dev/null)
+M3=$(git -C "$S" rev-parse main~3)
+git -C "$S" replace --graft main "$M3" 2> /dev/null &&
+	echo "$M3" > "$S/shallow" &&
+	[ "$(git -C "$S" rev-list --count main)" -lt \
+		"$(git -C "$S" --no-replace-objects rev-list --count main)" ]
+ok $? "stock git sees main grafted (git replace --graft) and cut (a shallow file)"
+run api-verify
+sane api-verify $RC && [ $RC -eq 0 ] && [ "$(cat "$O/out")" = "$N0" ] && refs_kept
+ok $? "api-verify reads the history as it is, not as replaced or cut ($N0)"
+run api-status -i "$W/cw.id" "$C1"
+sane api-status $RC && [ $RC -eq 0 ] && refs_kept
+ok $? "api-status on a store with replace refs and a shallow file"
+git -C "$S" replace -d "$GOOD" > /dev/null && rm -f "$S/shallow"
+
+# --- environments -----------------------------------------------------------------
+run env -u HOME -u XDG_CONFIG_HOME -u XDG_CACHE_HOME api-status
+sane api-status $RC && [ $RC -eq 1 ] && names "HOME is not set"
+ok $? "HOME unset, no -i: one line, names HOME ($(cat "$O/err"))"
+run env -u HOME -u XDG_CONFIG_HOME -u XDG_CACHE_HOME API_CACHE=1 api-status -i "$W/cw.id"
+sane api-status $RC && [ $RC -eq 0 ] && grep -q "$C1" "$O/out"
+ok $? "HOME unset, -i FILE: works, no cache written anywhere"
+run env -u HOME -u XDG_CONFIG_HOME api-keygen --handle x --no-passphrase
+sane api-keygen $RC && [ $RC -ne 0 ]
+ok $? "HOME unset: api-keygen without -o refuses ($(cat "$O/err"))"
+echo "a passphrase of some length" > "$O/pass"
+api-keygen --handle pp --passphrase-fd 3 -o "$W/pp.id" > "$W/pp.pub" 2> /dev/null 3< "$O/pass"
+ok $? "an identity with a passphrase"
+run setsid api-status -i "$W/pp.id"
+sane api-status $RC && [ $RC -eq 1 ] && oneline "$O/err"
+ok $? "no terminal, an identity that wants a passphrase: one line, no wait ($(cat "$O/err"))"
+run setsid api-log -i "$W/cw.id" "$C1"
+sane api-log $RC && [ $RC -ne 0 ] && refs_kept
+ok $? "no terminal, api-log without -m and nothing on stdin: refused ($(cat "$O/err"))"
+run setsid api-purge -i "$W/ld.id" --reason "retention ended" "$C1"
+sane api-purge $RC && [ $RC -ne 0 ] && refs_kept
+ok $? "no terminal, api-purge without --force: refused, nothing purged ($(cat "$O/err"))"
+run setsid api-show -i "$W/cw.id" "$C1"
+sane api-show $RC && [ $RC -eq 0 ] && grep -q '^intake one$' "$O/out"
+ok $? "no terminal: api-show prints without a pager"
+
+git init -q "$O/plain" && echo x > "$O/plain/f" && git -C "$O/plain" add f &&
+	git -C "$O/plain" commit -q -m x && git -C "$O/plain" branch -q -M main
+ok $? "a plain git repository with a main"
+plainstate() { (cd "$O/plain" && git for-each-ref && git status --porcelain && find . | sort); }
+P0=$(plainstate)
+echo data > "$O/file"
+mkdir "$O/empty"
+for d in "$O/plain" "$O/empty" "$O/file" "$O/none" ""; do
+	bad=
+	for p in "api-status -i $W/cw.id" "api-show -i $W/cw.id $C1" \
+	    "api-search --identity $W/cw.id x" "api-export -i $W/cw.id --to html $C1" \
+	    "api-log -i $W/cw.id $C1 -m x" "api-verify" "api-grant -i $W/ld.id $C1 ld" \
+	    "api-purge -i $W/ld.id --force --reason r $C1" "api-sync -i $W/cw.id -q" \
+	    "api-readlog list"; do
+		run env API_DIR="$d" $p
+		set -- $p
+		{ sane "$1" $RC && [ $RC -ne 0 ] && [ ! -s "$O/out" ] && oneline "$O/err"; } ||
+			{ bad="$bad $1"; diag "$1: exit $RC: $(cat "$O/err")"; }
+	done
+	[ "$(plainstate)" = "$P0" ] || bad="$bad plain-changed"
+	[ -z "$bad" ]
+	ok $? "API_DIR=${d:-(empty: the current directory)}: every program one line, exit non-zero, nothing written${bad:+ (wrong:$bad)}"
+	diag "$(cat "$O/err")"
+done
+
+done_testing
