@@ -662,6 +662,24 @@ make_commit(api_tx *tx, const api_identity *signer, git_commit *parent,
 		up[i].filemode = GIT_FILEMODE_BLOB;
 		up[i].path = tx->c[i].path;
 	}
+	/* a directory of a path that is a file, link or gitlink on the base
+	 * is named (libgit2 says only "D/F conflict") */
+	for (size_t i = 0; i < tx->n && tx->base && rc == 0; i++) {
+		char dir[256];
+		for (char *sl = strchr(tx->c[i].path, '/'); sl && rc == 0;
+		    sl = strchr(sl + 1, '/')) {
+			git_tree_entry *e = NULL;
+			snprintf(dir, sizeof dir, "%.*s", (int)(sl - tx->c[i].path),
+			    tx->c[i].path);
+			if (git_tree_entry_bypath(&e, tx->base, dir) == 0 &&
+			    git_tree_entry_type(e) != GIT_OBJECT_TREE)
+				rc = api_error_set(API_EINVAL, "cannot write %s: %s is "
+				    "not a directory", tx->c[i].path, dir);
+			git_tree_entry_free(e);
+		}
+	}
+	if (rc < 0)
+		goto out;
 	if (git_tree_create_updated(&tid, repo, tx->base, tx->n, up) < 0 || git_tree_lookup(&tree, repo, &tid) < 0) {
 		rc = api_git_fail(API_EIO, "cannot build the tree");
 		goto out;
