@@ -450,9 +450,10 @@ blob_read(git_repository *repo, git_tree *tree, const char *path,
 
 	if (git_tree_entry_bypath(&e, tree, path) < 0)
 		return api_error_set(API_ENOTFOUND, "no %s", path);
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
-	    git_blob_lookup(&b, git_tree_owner(tree), git_tree_entry_id(e)) < 0)
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
 		rc = api_error_set(API_EINVAL, "%s is not a file", path);
+	else if (git_blob_lookup(&b, git_tree_owner(tree), git_tree_entry_id(e)) < 0)
+		rc = api_git_fail(API_EIO, path);
 	else if ((size_t)git_blob_rawsize(b) > max)
 		rc = api_error_set(API_EINVAL, "%s is larger than %zu bytes", path,
 		    max);
