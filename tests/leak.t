@@ -43,7 +43,7 @@ ok $? "api-export -o, every format: the canary (its random part) in the files as
 git init -q --bare "$SRV" && cp "$API_TOP/scripts/pre-receive" "$SRV/hooks/" &&
 	git -C "$A" remote add origin "$SRV" &&
 	api-sync -q -C "$A" -i cw1.id 2> /dev/null &&
-	api-clone -q "file://$SRV" "$B" > /dev/null 2>&1 &&
+	api-clone -q "file://$SRV" "$B" > /dev/null 2> "$O/err" &&
 	api-log -C "$B" -i cw2.id "$N" -m "from B. $C_B" > /dev/null 2>&1 &&
 	api-sync -q -C "$B" -i cw2.id 2> /dev/null && api-sync -q -C "$A" -i cw1.id 2> /dev/null &&
 	api-search -C "$A" --identity cw1.id "$C_B" > /dev/null 2>&1
