@@ -395,8 +395,13 @@ api_bundle_manifest_parse(api_bundle_manifest *m, const char *text, size_t len)
 			if (rl >= sizeof st->role || v[rl] != ' ')
 				BAD("manifest line %zu: bad staff line", no);
 			memcpy(st->role, v, rl);
+			char pub[256];
+			/* exactly as written: the public line formats back to
+			 * itself (no other blanks, no comment) */
 			if (!api_role_valid(st->role) ||
-			    api_pubid_parse(&st->pub, v + rl + 1) < 0)
+			    api_pubid_parse(&st->pub, v + rl + 1) < 0 ||
+			    api_pubid_format(pub, sizeof pub, &st->pub) < 0 ||
+			    strcmp(pub, v + rl + 1) != 0)
 				BAD("manifest line %zu: bad staff line", no);
 			for (size_t i = 0; i < m->nstaff; i++)
 				if (strcmp(m->staff[i].pub.handle, st->pub.handle) == 0)
