@@ -611,6 +611,24 @@ st_month_str(long m, char out[16])
 	snprintf(out, 16, "%04ld-%02ld", (m / 12) % 10000, m % 12 + 1);
 }
 
+/* A table of contacts per month and category: under each month's cell
+ * (c_month0 + m) a group of one cell per category; its first cell. */
+static size_t
+st_month_groups(struct st_tab *t, const char *table, size_t c_month0,
+    size_t nm, long mfirst, const struct st_set *cats)
+{
+	size_t first = t->n;
+	char mb[16];
+
+	for (size_t m = 0; m < nm; m++) {
+		size_t g = st_group_new(t, (long)(c_month0 + m));
+		st_month_str(mfirst + (long)m, mb);
+		for (size_t j = 0; j < cats->n; j++)
+			st_group_add(t, g, st_cell_add(t, table, mb, cats->v[j], 0));
+	}
+	return first;
+}
+
 static long
 st_month_last_day(long m)
 {
@@ -1159,22 +1177,10 @@ stats_run(api_store *s, const api_identity *me, const api_conf *conf,
 		st_group_add(&t, g_month, st_cell_add(&t, "contacts_month", mb,
 		    "contacts", 0));
 	}
-	size_t c_kind0 = t.n;
-	for (size_t m = 0; m < nm; m++) {
-		size_t g = st_group_new(&t, (long)(c_month0 + m));
-		st_month_str(mfirst + (long)m, mb);
-		for (size_t j = 0; j < kinds.n; j++)
-			st_group_add(&t, g, st_cell_add(&t, "contacts_type", mb,
-			    kinds.v[j], 0));
-	}
-	size_t c_part0 = t.n;
-	for (size_t m = 0; m < nm; m++) {
-		size_t g = st_group_new(&t, (long)(c_month0 + m));
-		st_month_str(mfirst + (long)m, mb);
-		for (size_t j = 0; j < partners.n; j++)
-			st_group_add(&t, g, st_cell_add(&t, "contacts_partner", mb,
-			    partners.v[j], 0));
-	}
+	size_t c_kind0 = st_month_groups(&t, "contacts_type", c_month0, nm,
+	    mfirst, &kinds);
+	size_t c_part0 = st_month_groups(&t, "contacts_partner", c_month0, nm,
+	    mfirst, &partners);
 	/* the chart: cases per phase at each month's end, under the cases
 	 * opened by then; the last month is the phase table itself */
 	size_t c_chart0 = 0;
