@@ -1095,9 +1095,18 @@ push_local(struct sync *y, char **specs, size_t n)
 	net(y, 0);
 	progress_done(y);
 	if (rc < 0) {
-		rc = rc == GIT_ENONFASTFORWARD ? api_error_set(API_EAGAIN,
-		    "%s: someone pushed first", y->label) :
-		    api_git_fail(API_EIO, y->label);
+		/* libgit2 writes a path server's refs without a lock of the
+		 * whole refdb: another copy pushing and dropping its own
+		 * incoming refs at that moment can make ours vanish from
+		 * under it (ENOTFOUND) or stay locked; nothing moved on the
+		 * server yet, so that is another round, not a failure */
+		int again = rc == GIT_ENONFASTFORWARD || rc == GIT_ENOTFOUND ||
+		    rc == GIT_ELOCKED;
+		rc = !again ? api_git_fail(API_EIO, y->label) :
+		    api_error_set(API_EAGAIN, "%s: someone pushed first", y->label);
+		if (again && git_repository_open_ext(&srv, y->local,
+		    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0)
+			goto drop;
 		goto out;
 	}
 	if (git_repository_open_ext(&srv, y->local, GIT_REPOSITORY_OPEN_NO_SEARCH,
