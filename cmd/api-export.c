@@ -987,17 +987,16 @@ bundle_main(const char *dir, const char *ident, int pass_fd, const char *purpose
 	s = cli_store(dir);
 	me = cli_identity(ident, pass_fd);
 	cli_require_staff(s, me);
+	if (api_store_staff(s, &l) < 0)
+		cli_die_lib();
 	if (override) {
 		/* sharing against or without the client's consent: a lead's
 		 * decision, not one a caseworker takes alone */
-		if (api_store_staff(s, &l) < 0)
-			cli_die_lib();
 		long mi = api_staff_find(&l, me->handle);
 		if (mi < 0 || strcmp(l.v[mi].role, "lead") != 0)
 			cli_die("--override-consent: only a lead may export a case "
 			    "without its consent; %s is %s %s", me->handle,
 			    mi < 0 ? "not" : "a", mi < 0 ? "staff" : l.v[mi].role);
-		api_staff_list_free(&l);
 	}
 	load_case(s, me, cases[0], &k);
 	api_team_free(&k.team);
@@ -1015,8 +1014,7 @@ bundle_main(const char *dir, const char *ident, int pass_fd, const char *purpose
 	find_commits(s, k.id, v, n);
 
 	/* the manifest, signed */
-	if (git_reference_name_to_id(&tip, api_store_repo(s), "refs/heads/main") < 0 ||
-	    api_store_staff(s, &l) < 0)
+	if (git_reference_name_to_id(&tip, api_store_repo(s), "refs/heads/main") < 0)
 		cli_die_lib();
 	memcpy(m.case_id, k.id, sizeof m.case_id);
 	git_oid_tostr(m.store, sizeof m.store, &tip);

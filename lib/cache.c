@@ -92,7 +92,6 @@ api_state_cache_open(api_store *s, const api_identity *me,
 	char dir[PATH_MAX], hex[2 * 12 + 1], real[PATH_MAX];
 	const char *p = getenv("API_CACHE");
 	crypto_hash_sha256_state hs;
-	FILE *f;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof *c)) == NULL)
@@ -112,16 +111,9 @@ api_state_cache_open(api_store *s, const api_identity *me,
 	crypto_hash_sha256_final(&hs, h);
 	sodium_bin2hex(hex, sizeof hex, h, 12);
 	snprintf(c->path, sizeof c->path, "%s/state-%s.age", dir, hex);
-	if ((f = fopen(c->path, "rb")) == NULL)
-		return 0;
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		if (api_buf_append(&ct, buf, n) < 0)
-			break;
-	fclose(f);
 	pt.secret = 1;
-	if (api_age_keys_new(&k) == 0 && api_age_keys_add_x25519(k,
+	if (api_file_read(c->path, &ct, (size_t)1 << 30) == 0 &&
+	    api_age_keys_new(&k) == 0 && api_age_keys_add_x25519(k,
 	    me->age_sk) == 0 && api_age_decrypt_mem(k, ct.ptr, ct.len, &pt,
 	    (size_t)1 << 30, 0) == 0 && pt.len >= sizeof MAGIC - 1 &&
 	    memcmp(pt.ptr, MAGIC, sizeof MAGIC - 1) == 0 &&
@@ -327,17 +319,16 @@ api_state_cache_run_put(api_state_cache *c, const unsigned char key[32],
 
 /*
  * The cache is encrypted in memory first; only the finished ciphertext
- * goes to disk, through a temporary file beside the cache (mode 0600,
- * from mkstemp) that is renamed over it, so that a reader never sees half
- * a file.  Neither file ever holds a byte of plaintext.
+ * goes to disk, by api_file_write (a temporary file beside the cache,
+ * mode 0600, renamed over it), so that a reader never sees half a file.
+ * Neither file ever holds a byte of plaintext.
  */
 int
 api_state_cache_save(api_state_cache *c)
 {
-	char tmp[PATH_MAX + 80];
 	api_age_enc *e = NULL;
 	api_buf ct = { 0 };
-	int fd, rc;
+	int rc;
 
 	if (c == NULL || c->off || !c->changed)
 		return 0;
@@ -352,14 +343,9 @@ api_state_cache_save(api_state_cache *c)
 	if (rc == 0)
 		rc = api_age_enc_close(e);
 	api_age_enc_free(e);
-	snprintf(tmp, sizeof tmp, "%s.XXXXXX", c->path);
 	/* a cache that cannot be written is no cache: no error */
-	if (rc == 0 && (fd = mkstemp(tmp)) >= 0) {
-		api_fd out = { fd, tmp };
-		if ((api_fd_write(&out, ct.ptr, ct.len) != 0) | (close(fd) != 0) ||
-		    rename(tmp, c->path) != 0)
-			unlink(tmp);
-	}
+	if (rc == 0)
+		(void)api_file_write(c->path, ct.ptr, ct.len, 0600, 0);
 	api_buf_free(&ct);
 	api_error_clear();
 	return 0;
