@@ -99,7 +99,9 @@ api_fd_write(void *ctx, const unsigned char *buf, size_t len)
  */
 #define POOL_MIN 6                       /* 64 bytes */
 #define POOL_MAX 16                      /* 64 KiB */
-#define POOL_SLAB ((size_t)1 << 20)
+#define POOL_SLAB0 ((size_t)128 << 10)  /* the first slab: a short run
+                                         * (api-log) locks no more */
+#define POOL_SLAB ((size_t)1 << 20)      /* and the later ones grow to */
 #define POOL_HDR 16
 #define DIRECT 0xff
 #if defined(__SANITIZE_ADDRESS__)
@@ -118,8 +120,8 @@ static struct {
 	unsigned char *free[POOL_MAX + 1];   /* next pointer in the block */
 	unsigned char *slab;                 /* the newest; each begins with
 	                                      * a pointer to the one before */
-	size_t used;
-} pool = { PTHREAD_MUTEX_INITIALIZER, { 0 }, NULL, 0 };
+	size_t used, size;                   /* of the newest */
+} pool = { PTHREAD_MUTEX_INITIALIZER, { 0 }, NULL, 0, 0 };
 
 static unsigned char *
 secret_alloc(size_t size)
@@ -141,15 +143,18 @@ secret_alloc(size_t size)
 		memcpy(&pool.free[cls], p, sizeof p);
 	else {
 		size_t need = POOL_HDR + ((size_t)1 << cls);
-		if (pool.slab == NULL || POOL_SLAB - pool.used < need) {
-			unsigned char *slab = sodium_malloc(POOL_SLAB);
+		if (pool.slab == NULL || pool.size - pool.used < need) {
+			size_t sz = pool.slab == NULL ? POOL_SLAB0 :
+			    pool.size < POOL_SLAB ? 2 * pool.size : POOL_SLAB;
+			unsigned char *slab = sodium_malloc(sz);
 			if (slab != NULL) {
 				memcpy(slab, &pool.slab, sizeof slab);
 				pool.slab = slab;
 				pool.used = POOL_HDR;
+				pool.size = sz;
 			}
 		}
-		if (pool.slab != NULL && POOL_SLAB - pool.used >= need) {
+		if (pool.slab != NULL && pool.size - pool.used >= need) {
 			p = pool.slab + pool.used;
 			pool.used += need;
 		}
