@@ -64,6 +64,13 @@ int api_init(void);
 /* Disables core dumps of this process (RLIMIT_CORE 0, not dumpable). */
 int api_no_core_dumps(void);
 
+/* --- tls.c ------------------------------------------------------------ */
+
+/* Loads the system's CA certificates into libgit2, which api_init leaves
+ * unloaded (they cost every program 6 ms); call before opening a remote
+ * that may be https://.  Returns 0 or API_EIO. */
+int api_tls_load(void);
+
 /*
  * Streams.  A reader fills up to len bytes and stores the count in *got;
  * *got == 0 means end of input.  A writer consumes all len bytes.  Both

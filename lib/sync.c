@@ -1384,6 +1384,8 @@ api_sync(api_store *s, const char *remote, const api_identity *me,
 	if (!git_repository_is_bare(y.repo))
 		return api_error_set(API_EINVAL, "store %s has a working tree; api "
 		    "syncs only bare stores", api_store_path(s));
+	if ((rc = api_tls_load()) < 0)
+		return rc;
 	rc = git_remote_lookup(&y.remote, y.repo, y.label);
 	if (rc == 0) {
 		/* the remote's URL, without its fetch refspecs: those would
@@ -1472,6 +1474,8 @@ api_clone(const char *url, const char *dir, const api_sync_opts *o,
 		rc = api_git_fail(API_EIO, dir);
 		goto out;
 	}
+	if ((rc = api_tls_load()) < 0)
+		goto out;
 	if (git_remote_create(&y.remote, repo, "origin", url) < 0) {
 		rc = api_git_fail(API_EINVAL, url);
 		goto out;
