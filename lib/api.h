@@ -955,5 +955,8 @@ void api_bundle_free(api_bundle *b);
 #define API_OBJECT_MAX (64 * 1024 * 1024)
 /* Puts that guard in front of the object database of repo. */
 int api_repo_guard(struct git_repository *repo);
+/* Installs libgit2's allocator with its caps on one allocation (lib/odb.c);
+ * api_init does, after git_libgit2_init. */
+int api_odb_init(void);
 
 #endif

@@ -10,13 +10,29 @@
  * fails.  Reading the header first costs one small inflate.  No record
  * of a store comes near the limit (a note is at most API_NOTE_MAX).
  *
+ * The header of a packed delta gives the size of its result only: the
+ * delta's own data and its base are allocated at the sizes their pack
+ * entries claim when the delta is applied.  So a read through the guard
+ * also runs under a cap on each allocation libgit2 makes (twice
+ * API_OBJECT_MAX: a base and a delta of a record fit), set by the
+ * allocator api_odb_init installs; every other allocation of libgit2
+ * (fetching and pushing, where a server's objects are read and indexed
+ * without the guard) is capped at ALLOC_MAX, far above what any store
+ * needs.  And libgit2 reads a delta header's sizes in 32 bits: a claim
+ * of 4 GiB reads as 0 and fails when the delta is applied, which the
+ * guard's error then names the object of.
+ *
  * Each backend of the repository's object database is wrapped, in the
  * same order, in a new database that replaces it.  Alternates become
  * ordinary backends of the new one (a store has none).
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <git2.h>
+#include <git2/sys/alloc.h>
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/repository.h>
 
@@ -27,6 +43,172 @@ struct guard {
 	git_odb_backend *in;    /* owned by old */
 	git_odb *old;           /* one reference to the original database */
 };
+
+/* ---- the allocator -------------------------------------------------------- */
+
+#define READ_ALLOC_MAX ((size_t)API_OBJECT_MAX * 2)
+#define ALLOC_MAX ((size_t)1 << 30)
+
+static _Thread_local int reading;      /* in a read through the guard */
+static _Thread_local size_t refused;   /* the last size refused, or 0 */
+
+/* Whether libgit2 may allocate n bytes at once here; if not, why. */
+static int
+allowed(size_t n)
+{
+	size_t max = reading ? READ_ALLOC_MAX : ALLOC_MAX;
+
+	if (n <= max)
+		return 1;
+	refused = n;
+	git_error_set(GIT_ERROR_NOMEMORY, "refused to allocate %zu bytes at "
+	    "once (more than %zu MiB): an object claims a size no object of a "
+	    "store has", n, max >> 20);
+	return 0;
+}
+
+static void *
+a_malloc(size_t n, const char *file, int line)
+{
+	void *p;
+
+	(void)file;
+	(void)line;
+	if (!allowed(n))
+		return NULL;
+	if ((p = malloc(n)) == NULL)
+		git_error_set_oom();
+	return p;
+}
+
+static void *
+a_calloc(size_t nelem, size_t elsize, const char *file, int line)
+{
+	void *p;
+
+	(void)file;
+	(void)line;
+	if (elsize != 0 && nelem > SIZE_MAX / elsize) {
+		git_error_set_oom();
+		return NULL;
+	}
+	if (!allowed(nelem * elsize))
+		return NULL;
+	if ((p = calloc(nelem, elsize)) == NULL)
+		git_error_set_oom();
+	return p;
+}
+
+static void *
+a_realloc(void *ptr, size_t n, const char *file, int line)
+{
+	void *p;
+
+	(void)file;
+	(void)line;
+	if (!allowed(n))
+		return NULL;
+	if ((p = realloc(ptr, n)) == NULL)
+		git_error_set_oom();
+	return p;
+}
+
+static void *
+a_reallocarray(void *ptr, size_t nelem, size_t elsize, const char *file,
+    int line)
+{
+	if (elsize != 0 && nelem > SIZE_MAX / elsize) {
+		git_error_set_oom();
+		return NULL;
+	}
+	return a_realloc(ptr, nelem * elsize, file, line);
+}
+
+static void *
+a_mallocarray(size_t nelem, size_t elsize, const char *file, int line)
+{
+	return a_reallocarray(NULL, nelem, elsize, file, line);
+}
+
+static char *
+a_substrdup(const char *str, size_t n, const char *file, int line)
+{
+	char *p;
+
+	if (n == SIZE_MAX) {
+		git_error_set_oom();
+		return NULL;
+	}
+	if ((p = a_malloc(n + 1, file, line)) == NULL)
+		return NULL;
+	memcpy(p, str, n);
+	p[n] = '\0';
+	return p;
+}
+
+static char *
+a_strndup(const char *str, size_t n, const char *file, int line)
+{
+	const char *end = memchr(str, '\0', n);
+
+	return a_substrdup(str, end ? (size_t)(end - str) : n, file, line);
+}
+
+static char *
+a_strdup(const char *str, const char *file, int line)
+{
+	return a_substrdup(str, strlen(str), file, line);
+}
+
+static void
+a_free(void *ptr)
+{
+	free(ptr);
+}
+
+int
+api_odb_init(void)
+{
+	static git_allocator a = {
+		a_malloc, a_calloc, a_strdup, a_strndup, a_substrdup,
+		a_realloc, a_reallocarray, a_mallocarray, a_free,
+	};
+
+	if (git_libgit2_opts(GIT_OPT_SET_ALLOCATOR, &a) < 0)
+		return api_git_fail(API_ERROR, "libgit2's allocator");
+	return API_OK;
+}
+
+/* ---- the guard ------------------------------------------------------------ */
+
+/*
+ * A read of id through in that failed (rc) says which object: libgit2's
+ * own errors do not (a delta that cannot be applied, a stream that does
+ * not inflate), and an allocation refused while reading means the
+ * object or its base claims too much.  Not found stays as it is: the
+ * object may be in another backend.
+ */
+static int
+failed(int rc, const git_oid *id, size_t n)
+{
+	const git_error *e = git_error_last();
+	char hex[GIT_OID_HEXSZ + 1], msg[512];
+
+	if (rc == GIT_ENOTFOUND || rc == GIT_PASSTHROUGH || rc >= 0)
+		return rc;
+	git_oid_tostr(hex, n + 1 < sizeof hex ? n + 1 : sizeof hex, id);
+	if (refused)
+		git_error_set(GIT_ERROR_ODB, "object %s claims more than the %d "
+		    "MiB an object of a store may have (%zu bytes for a delta or "
+		    "its base)", hex, API_OBJECT_MAX >> 20, refused);
+	else {
+		snprintf(msg, sizeof msg, "%s", e && e->message ? e->message :
+		    "cannot be read");
+		git_error_set(e ? e->klass : GIT_ERROR_ODB, "object %s: %s", hex,
+		    msg);
+	}
+	return rc;
+}
 
 /* Refuses id when in's header says it is larger than API_OBJECT_MAX. */
 static int
@@ -55,9 +237,15 @@ g_read(void **data, size_t *len, git_object_t *t, git_odb_backend *b,
 {
 	git_odb_backend *in = ((struct guard *)b)->in;
 
+	int rc;
+
 	if (too_large(in, id))
 		return -1;
-	return in->read(data, len, t, in, id);
+	reading++;
+	refused = 0;
+	rc = in->read(data, len, t, in, id);
+	reading--;
+	return failed(rc, id, GIT_OID_HEXSZ);
 }
 
 static int
@@ -66,12 +254,17 @@ g_read_prefix(git_oid *full, void **data, size_t *len, git_object_t *t,
 {
 	git_odb_backend *in = ((struct guard *)b)->in;
 	git_oid found;
+	int rc;
 
 	if (in->exists_prefix && in->exists_prefix(&found, in, id, n) == 0 &&
 	    too_large(in, &found))
 		return -1;
 	git_error_clear();
-	return in->read_prefix(full, data, len, t, in, id, n);
+	reading++;
+	refused = 0;
+	rc = in->read_prefix(full, data, len, t, in, id, n);
+	reading--;
+	return failed(rc, id, n);
 }
 
 static int
@@ -107,9 +300,15 @@ g_readstream(git_odb_stream **out, size_t *len, git_object_t *t,
 {
 	git_odb_backend *in = ((struct guard *)b)->in;
 
+	int rc;
+
 	if (too_large(in, id))
 		return -1;
-	return in->readstream(out, len, t, in, id);
+	reading++;
+	refused = 0;
+	rc = in->readstream(out, len, t, in, id);
+	reading--;
+	return failed(rc, id, GIT_OID_HEXSZ);
 }
 
 static int

@@ -47,7 +47,7 @@ api_init(void)
 	/* and its object cache (256 MiB by default): api-verify, which
 	 * reads every commit and tree of a history, grew to 147 MiB */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)24 << 20);
-	return API_OK;
+	return api_odb_init();
 }
 
 int
