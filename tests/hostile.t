@@ -113,12 +113,22 @@ sane() {
 	fi
 }
 # run PROG ARG...: PROG under timeout in the empty directory $R, its
-# output in $O/out, $O/err; RC its exit status
+# output in $O/out, $O/err; RC its exit status; with MEM set, in at most
+# MEM KiB of address space (ulimit -v)
+MEM=
 run() {
 	outside > "$O/before"
-	(cd "$R" && exec timeout "$TO" "$@") > "$O/out" 2> "$O/err" < /dev/null
+	(cd "$R" && { [ -z "$MEM" ] || ulimit -v "$MEM"; } &&
+		exec timeout "$TO" "$@") > "$O/out" 2> "$O/err" < /dev/null
 	RC=$?
 }
+# A memory limit for the objects that claim 4 GiB: 1 GiB, a quarter of
+# what they claim and far more than any program needs here (the malloc
+# arenas of api-search's threads take 64 MiB of address space each), but
+# none under AddressSanitizer (which reserves terabytes of address space)
+# or valgrind (whose wrappers name __asan_init to be left alone likewise)
+LIM=1048576
+grep -q __asan_init "$(command -v api-show)" && LIM=
 # refs_kept: main and the keys are where they were (TIP, KTIP)
 refs_kept() {
 	[ "$(git -C "$S" rev-parse main)" = "$TIP" ] &&
@@ -232,10 +242,92 @@ BIG=$(perl -MCompress::Zlib -MDigest::SHA=sha1_hex -e '
 	print $f compress($d); close $f; print "$id\n"' "$S")
 [ "$(git -C "$S" cat-file -s "$BIG")" = 4294967296 ]
 ok $? "a loose blob of 38 bytes whose header claims 4294967296"
+MEM=$LIM
 hostile "x" "$D/notes" 100644 "$N" "$BIG"
 probe "a note that claims 4 GiB" fail:"$BIG" ok any ok
 hostile "x" "" 100644 api.conf "$BIG"
 probe "api.conf claims 4 GiB" fail:"$BIG" fail:"$BIG" fail:"$BIG" fail:"$BIG"
+
+# --- a pack whose entries claim 4 GiB -----------------------------------------
+# pack.pl REPO: a pack and its index (version 2) written byte by byte into
+# REPO, every entry a short zlib stream: a blob of 33 bytes whose entry
+# header claims 4294967296 bytes; a blob "base\n"; on it, an OFS delta and
+# a REF delta whose delta headers say the result has 4294967296 bytes
+# (stock git reads that; libgit2 reads those sizes in 32 bits, as 0), an
+# OFS delta whose result has 4294967295 (which libgit2 reads whole); an
+# OFS delta whose base is the blob of 4 GiB, and one whose own entry
+# header claims 4294967296 bytes of delta.  Prints the ids but the base's.
+cat > "$O/pack.pl" <<'PL'
+use strict; use warnings;
+use Compress::Zlib; use Digest::SHA qw(sha1);
+my ($repo) = @ARGV;
+my $G = 4294967296;
+sub hdr { my ($t, $n) = @_; my $c = ($t << 4) | ($n & 15); $n >>= 4; my $o = '';
+	while ($n) { $o .= chr($c | 128); $c = $n & 127; $n >>= 7 } $o . chr($c) }
+sub vint { my $n = shift; my $o = '';
+	while ($n >= 128) { $o .= chr(128 | ($n & 127)); $n >>= 7 } $o . chr($n) }
+sub ofs { my $n = shift; my $o = chr($n & 127);
+	while ($n >>= 7) { $n--; $o = chr(128 | ($n & 127)) . $o } $o }
+my $pack = "PACK" . pack('NN', 2, 7);
+my (@o, @out);                          # [id, offset, crc32]
+sub add { push @o, [$_[0], length $pack, crc32($_[1])]; $pack .= $_[1];
+	push @out, $_[0] if $_[2] }
+sub delta { vint($_[0]) . vint($_[1]) . "\x05base\n" }
+my $data = "age-encryption.org/v1\n-> packed\n";
+my $big = length $pack;
+add(sha1("blob $G\0$data"), hdr(3, $G) . compress($data), 1);
+my $at = length $pack;
+my $base = sha1("blob 5\0base\n");
+add($base, hdr(3, 5) . compress("base\n"), 0);
+my $d = delta(5, $G);
+add(sha1("blob $G\0ofs"), hdr(6, length $d) . ofs(length($pack) - $at) . compress($d), 1);
+add(sha1("blob $G\0ref"), hdr(7, length $d) . $base . compress($d), 1);
+$d = delta(5, $G - 1);
+add(sha1("blob $G\0ofs-1"), hdr(6, length $d) . ofs(length($pack) - $at) . compress($d), 1);
+$d = delta($G, 5);
+add(sha1("blob 5\0on-big"), hdr(6, length $d) . ofs(length($pack) - $big) . compress($d), 1);
+$d = delta(5, 5);
+add(sha1("blob 5\0long"), hdr(6, $G) . ofs(length($pack) - $at) . compress($d), 1);
+my $sum = sha1($pack);
+$pack .= $sum;
+@o = sort { $a->[0] cmp $b->[0] } @o;
+my @fan = (0) x 256;
+$fan[ord substr($_->[0], 0, 1)]++ for @o;
+$fan[$_] += $fan[$_ - 1] for 1 .. 255;
+my $idx = "\377tOc" . pack('N', 2) . pack('N256', @fan) .
+	join('', map { $_->[0] } @o) . pack('N*', map { $_->[2] } @o) .
+	pack('N*', map { $_->[1] } @o) . $sum;
+$idx .= sha1($idx);
+my $p = "$repo/objects/pack/pack-" . unpack('H*', $sum);
+for (['pack', $pack], ['idx', $idx]) {
+	open my $f, '>', "$p.$_->[0]" or die "$p.$_->[0]: $!\n"; binmode $f;
+	print $f $_->[1]; close $f or die "$p.$_->[0]: $!\n" }
+print join(' ', map { unpack 'H*', $_ } @out), "\n";
+PL
+set -- $(perl "$O/pack.pl" "$S") none none none none none none
+PBIG=$1 POFS=$2 PREF=$3 PALMOST=$4 PONBIG=$5 PLONG=$6
+for o in "$PBIG 4294967296" "$POFS 4294967296" "$PREF 4294967296" \
+    "$PALMOST 4294967295" "$PONBIG 5" "$PLONG 5"; do
+	set -- $o
+	[ "$(git -C "$S" cat-file -s "$1" 2> /dev/null)" = "$2" ] || { diag "$1: not $2"; false; }
+done
+ok $? "a pack of blobs claiming 4294967296 bytes (a blob of 33), deltas of 5 bytes whose result claims 4294967296 (OFS, REF) or 4294967295, whose base claims 4 GiB, whose entry does: sizes as stock git reads them"
+MEM=$LIM
+hostile "x" "$D/notes" 100644 "$N" "$PBIG"
+probe "a packed note that claims 4 GiB" fail:"$PBIG" ok fail:"$PBIG" ok
+hostile "x" "" 100644 api.conf "$PBIG"
+probe "api.conf packed, claims 4 GiB" fail:"$PBIG" fail:"$PBIG" fail:"$PBIG" fail:"$PBIG"
+hostile "x" "$D/notes" 100644 "$N" "$POFS"
+probe "a note, an OFS delta whose result claims 4 GiB" fail:"$POFS" ok fail:"$POFS" ok
+hostile "x" "$D/notes" 100644 "$N" "$PREF"
+probe "a note, a REF delta whose result claims 4 GiB" fail:"$PREF" ok fail:"$PREF" ok
+hostile "x" "$D/notes" 100644 "$N" "$PALMOST"
+probe "a note, a delta whose result claims 4294967295 bytes" fail:"claims 4294967295 bytes" ok fail:"$PALMOST" ok
+hostile "x" "$D/notes" 100644 "$N" "$PONBIG"
+probe "a note, a delta whose base claims 4 GiB" fail:"$PONBIG claims more than" ok fail:"$PONBIG" ok
+hostile "x" "$D/notes" 100644 "$N" "$PLONG"
+probe "a note, a delta whose pack entry claims 4 GiB" fail:"$PLONG claims more than" ok fail:"$PLONG" ok
+MEM=
 
 # --- a case with 100,000 notes ------------------------------------------------
 perl -e 'my @c = split //, "0123456789abcdefghjkmnpqrstvwxyz";
