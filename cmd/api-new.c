@@ -173,26 +173,19 @@ out:
 
 /*
  * The case was not opened: put the keys ref back as it was if nobody
- * wrote to it since, else remove the envelope with another commit.
+ * wrote to it since, else remove the envelope with another commit.  The
+ * ref moves under the store's lock, as every write's does (a stale lock
+ * file that a killed writer left is cleared, not met).
  */
 static void
 undo_key(api_store *s, struct op *op, const git_oid *old, const char *ours)
 {
-	git_repository *repo = api_store_repo(s);
-	git_reference *r = NULL;
 	git_oid id;
-	int rc = -1;
 
 	if (git_oid_fromstr(&id, ours) < 0)
 		return;
-	if (old != NULL)
-		rc = git_reference_create_matching(&r, repo, API_KEYS_REF, old, 1,
-		    &id, "api-new: case not opened");
-	else if (git_reference_lookup(&r, repo, API_KEYS_REF) == 0 &&
-	    git_oid_equal(git_reference_target(r), &id))
-		rc = git_reference_delete(r);
-	git_reference_free(r);
-	if (rc < 0) {
+	if (api_ref_move(api_store_repo(s), API_KEYS_REF, old, &id,
+	    "api-new: case not opened") < 0) {
 		op->remove_key = 1;
 		(void)api_store_write_ref(s, op->me, API_KEYS_REF, API_WRITE_ROOT,
 		    build_key, op, NULL);

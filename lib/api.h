@@ -958,5 +958,15 @@ int api_repo_guard(struct git_repository *repo);
 /* Installs libgit2's allocator with its caps on one allocation (lib/odb.c);
  * api_init does, after git_libgit2_init. */
 int api_odb_init(void);
+/*
+ * Moves ref of repo from cur to id in one compare-and-swap, holding the
+ * store's lock (lib/store.c, ref_flock): cur NULL, the ref must not exist;
+ * id NULL, the ref is deleted (if it still holds cur, when cur is given).
+ * Returns libgit2's code (GIT_EMODIFIED, GIT_EEXISTS, GIT_ELOCKED ...).
+ * Every ref the toolkit moves in a store should move through this.
+ */
+struct git_oid;
+int api_ref_move(struct git_repository *repo, const char *ref,
+	const struct git_oid *id, const struct git_oid *cur, const char *msg);
 
 #endif

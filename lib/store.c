@@ -720,21 +720,38 @@ out:
  * not empty knows its writer died between the two: a REF.lock made within
  * LOCK_WINDOW seconds of TIME is that writer's, and is removed.  Any other
  * lock file (stock git's, which holds one for milliseconds and takes no
- * flock) is left to its owner.
+ * flock) is left to its owner.  Every move of a ref by the toolkit goes
+ * through api_ref_move, so that none takes a lock file without the flock.
+ *
+ * api-flock is made 0600: a store is one person's (design, section 3:
+ * each member works in a copy of their own and a team meets on a server
+ * through api-sync), and nothing but that person's writers has any
+ * business with its locks.  The exception is a git directory that is
+ * group-writable (git init --shared=group, a server on a path that a team
+ * writes to): there it is 0660 whatever the umask, as git makes the files
+ * of a shared repository, or the members who did not make the file could
+ * not take the lock.  Its owner sets the mode each time (a file made 0644
+ * by an older version is narrowed).
  */
 static int
-ref_flock(api_store *s)
+ref_flock(git_repository *repo)
 {
-	const char *gd = git_repository_path(s->repo);
+	const char *gd = git_repository_path(repo);
 	char path[4096], rec[512], ref[400];
 	struct stat st;
+	mode_t mode = 0600;
 	long long t;
 	ssize_t n;
 	int fd;
 
+	if (stat(gd, &st) == 0 && (st.st_mode & S_IWGRP))
+		mode = 0660;
 	if (snprintf(path, sizeof path, "%sapi-flock", gd) >= (int)sizeof path ||
-	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)) < 0)
 		return -1;
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    (st.st_mode & 0777) != mode)
+		(void)fchmod(fd, mode);
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR) {
 			close(fd);
@@ -753,29 +770,47 @@ ref_flock(api_store *s)
 	return fd;
 }
 
-static int
-ref_update(api_store *s, const char *ref, const git_oid *id, git_commit *tip,
-    const char *msg)
+int
+api_ref_move(git_repository *repo, const char *ref, const git_oid *id,
+    const git_oid *cur, const char *msg)
 {
 	git_reference *r = NULL;
-	int fd = ref_flock(s), rc;
+	int fd = ref_flock(repo), rc;
 	char rec[512];
 	int n = snprintf(rec, sizeof rec, "%s %lld\n", ref, (long long)time(NULL));
 
 	if (fd >= 0 && (n >= (int)sizeof rec || pwrite(fd, rec, (size_t)n, 0) != n ||
 	    ftruncate(fd, n) < 0))
 		(void)ftruncate(fd, 0);
-	if (tip != NULL)
-		rc = git_reference_create_matching(&r, s->repo, ref, id, 1,
-		    git_commit_id(tip), msg);
+	if (id == NULL) {
+		/* libgit2 deletes only if the ref still holds what was read */
+		if ((rc = git_reference_lookup(&r, repo, ref)) == 0) {
+			if (cur != NULL && (git_reference_type(r) != GIT_REFERENCE_DIRECT ||
+			    !git_oid_equal(git_reference_target(r), cur))) {
+				git_error_set_str(GIT_ERROR_REFERENCE, "the reference "
+				    "changed meanwhile");
+				rc = GIT_EMODIFIED;
+			} else
+				rc = git_reference_delete(r);
+		}
+	} else if (cur != NULL)
+		rc = git_reference_create_matching(&r, repo, ref, id, 1, cur, msg);
 	else
-		rc = git_reference_create(&r, s->repo, ref, id, 0, msg);
+		rc = git_reference_create(&r, repo, ref, id, 0, msg);
 	git_reference_free(r);
 	if (fd >= 0) {
 		(void)ftruncate(fd, 0);
 		close(fd);
 	}
 	return rc;
+}
+
+static int
+ref_update(api_store *s, const char *ref, const git_oid *id, git_commit *tip,
+    const char *msg)
+{
+	return api_ref_move(s->repo, ref, id, tip ? git_commit_id(tip) : NULL,
+	    msg);
 }
 
 int
