@@ -329,6 +329,124 @@ hostile "x" "$D/notes" 100644 "$N" "$PLONG"
 probe "a note, a delta whose pack entry claims 4 GiB" fail:"$PLONG claims more than" ok fail:"$PLONG" ok
 MEM=
 
+# --- hostile trees arriving by api-clone and api-sync -------------------------
+# A server, a mirror of the store (its objects, the hostile ones above
+# among them, linked by stock git), and a copy made from it by api-clone
+# with a note of its own not yet synced (a sync would merge).  Then the
+# server's main moves to a commit signed by ev, an active admin, whose
+# tree has one hostile entry: api-clone refuses and leaves no directory;
+# api-sync in the copy refuses, naming the commit and the path, and the
+# copy's refs are as they were (git for-each-ref).
+SRV=$O/srv.git CP=$O/copy
+git clone -q --mirror "$S" "$SRV" &&
+	api-clone -q "file://$SRV" "$CP" > /dev/null 2>&1 &&
+	api-log -C "$CP" -i "$W/cw.id" "$C1" -m "not yet synced" > /dev/null 2>&1 &&
+	[ "$(git -C "$CP" rev-parse main^)" = "$GOOD" ]
+ok $? "a server (a mirror of the store), a copy made by api-clone, a note in the copy not yet synced"
+# served DIR ENTRY...: the server's main moves to a commit of its tree with
+# the entries, as hostile does in the store
+served() {
+	_s=$S
+	S=$SRV
+	hostile "x" "$@"
+	_rc=$?
+	S=$_s
+	return $_rc
+}
+# arrives DESC WORD...: api-clone and api-sync as above, api-sync's one
+# line naming each WORD ("COMMIT": the server's main)
+arrives() {
+	_desc=$1
+	shift
+	_c=$(git -C "$SRV" rev-parse main | cut -c1-12)
+	run api-clone -q "file://$SRV" "$O/c"
+	sane api-clone $RC && [ $RC -eq 1 ] && [ ! -e "$O/c" ] && oneline "$O/err"
+	ok $? "$_desc by api-clone: refused, no directory left ($(cut -c1-150 "$O/err"))"
+	rm -rf "$O/c"
+	drefs "$CP" > "$O/refs"
+	run api-sync -C "$CP" -i "$W/cw.id" -q
+	_bad=
+	{ sane api-sync $RC && [ $RC -eq 1 ] && oneline "$O/err"; } || _bad=" exit $RC"
+	for _w in "$@"; do
+		[ "$_w" = COMMIT ] && _w=$_c
+		names "$_w" || _bad="$_bad $_w"
+	done
+	drefs "$CP" | cmp -s "$O/refs" - || _bad="$_bad refs"
+	[ -z "$_bad" ]
+	ok $? "$_desc by api-sync: refused, named, the copy's refs as they were${_bad:+ (wrong:$_bad)}"
+	git -C "$SRV" update-ref refs/heads/main "$GOOD"
+}
+served "$D/notes" 120000 "$N" "$L1"
+arrives "a note that is a symbolic link" COMMIT "$D/notes/$N" "mode 120000"
+served "$D/notes" 160000 "$N" "$GOOD"
+arrives "a note that is a gitlink" COMMIT "$D/notes/$N" "mode 160000"
+served "$D/notes" 100644 .. "$NOTE"
+arrives "a note named .." COMMIT "$D/notes/.."
+served "$D/notes" 100644 /etc/passwd "$NOTE"
+arrives "a note named /etc/passwd" COMMIT "$D/notes//etc/passwd"
+served "$(dirname "$D")" 40000 .. "$(git -C "$S" rev-parse "main:$D")"
+arrives "a case directory named .." COMMIT "$(dirname "$D")/.."
+served "" 100644 .gitmodules "$GM" 160000 evil "$GOOD"
+arrives "a .gitmodules and a gitlink at the top" COMMIT ".gitmodules"
+# Objects that claim 4 GiB: libgit2 reads the server's objects to send
+# them before api-sync can check a commit, and the read fails at once
+# (it named no commit or path then, nor the object); in 1 GiB of memory
+MEM=$LIM
+served "$D/notes" 100644 "$N" "$BIG"
+arrives "a loose note that claims 4 GiB" "4294967297 bytes"
+served "$D/notes" 100644 "$N" "$PBIG"
+arrives "a packed note that claims 4 GiB" "4294967297 bytes"
+served "$D/notes" 100644 "$N" "$PONBIG"
+arrives "a note, a delta whose base claims 4 GiB" "4294967297 bytes"
+MEM=
+rm -rf "$SRV" "$CP"
+
+# --- locks --------------------------------------------------------------------
+# Every api writer moves a ref holding flock(2) on GITDIR/api-flock, where
+# it names the ref while it holds REF.lock (lib/store.c, ref_flock)
+[ "$(stat -c %a "$S/api-flock")" = 600 ]
+ok $? "api-flock is made 0600 ($(stat -c %a "$S/api-flock"))"
+chmod 644 "$S/api-flock" &&
+	api-log -i "$W/cw.id" "$C1" -m "lock" > /dev/null 2>&1 &&
+	[ "$(stat -c %a "$S/api-flock")" = 600 ]
+ok $? "an api-flock of 0644 (an older version's) is 0600 after the next write"
+chmod g+w "$S" && rm -f "$S/api-flock" &&
+	(umask 077 && api-log -i "$W/cw.id" "$C1" -m "lock" > /dev/null 2>&1) &&
+	[ "$(stat -c %a "$S/api-flock")" = 660 ]
+ok $? "in a group-writable git directory (a shared repository) api-flock is 0660, whatever the umask"
+chmod g-w "$S" && chmod 600 "$S/api-flock"
+git -C "$S" update-ref refs/heads/main "$GOOD"
+# api-new writes the case's keys first; when the case cannot be written
+# (cases/ a symbolic link on main) it puts refs/api/keys back
+hostile "x" "" 120000 cases "$L2"
+TIP=$(git -C "$S" rev-parse main)
+KTIP=$(git -C "$S" rev-parse refs/api/keys)
+run api-new -i "$W/cw.id" -m "intake two"
+sane api-new $RC && [ $RC -eq 1 ] && names "cases is not a directory" && refs_kept
+ok $? "api-new where the case cannot be written: refused, refs/api/keys put back as it was ($(cat "$O/err"))"
+# under strace: each REF.lock under refs/ is made while api-flock is held
+# (its descriptor open, flock LOCK_EX taken and not yet closed)
+if strace -f -o /dev/null true 2> /dev/null; then
+	(cd "$R" && exec strace -f -qq -o "$O/trace" -e trace=openat,flock,close \
+		api-new -i "$W/cw.id" -m "intake two") > /dev/null 2>&1
+	rc=$?
+	awk '
+	/openat\(.*\/api-flock", / && match($0, /= [0-9]+$/) {
+		fd = substr($0, RSTART + 2); next }
+	match($0, /flock\([0-9]+, LOCK_EX/) && / = 0$/ {
+		if (substr($0, RSTART + 6, RLENGTH - 15) == fd) held = 1; next }
+	match($0, /close\([0-9]+\)/) {
+		if (substr($0, RSTART + 6, RLENGTH - 7) == fd) { held = 0; fd = "" }
+		next }
+	/openat\(.*\/refs\/.*\.lock", .*O_CREAT/ { n++; if (!held) bad++ }
+	END { print n + 0, bad + 0 }' "$O/trace" > "$O/locks"
+	[ $rc -eq 1 ] && refs_kept && [ "$(cat "$O/locks")" = "2 0" ]
+	ok $? "under strace: api-new's key write and its undo each make refs/api/keys.lock holding api-flock (locks made, made without it: $(cat "$O/locks"))"
+else
+	skip "strace cannot run here"
+fi
+git -C "$S" update-ref refs/heads/main "$GOOD"
+
 # --- a case with 100,000 notes ------------------------------------------------
 perl -e 'my @c = split //, "0123456789abcdefghjkmnpqrstvwxyz";
 	for my $i (0 .. 99999) { my ($s, $n) = ("", $i);
