@@ -22,9 +22,11 @@
  * history rewritten on the server from one that has grown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1034,51 +1036,97 @@ fetched_of(struct sync *y, const char *dst, git_oid *out)
 		memset(out, 0, sizeof *out);
 }
 
+/* Writes into the object store of the server srv, as one pack, the
+ * objects of the n new tips that what it had at the fetch (the refs under
+ * SYNC_NS) does not reach: what libgit2's own push to a path would send. */
+static int
+send_objects(struct sync *y, git_repository *srv, const git_oid *tips,
+    size_t n)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *w = NULL;
+	git_reference_iterator *it = NULL;
+	git_reference *r;
+	git_buf objs = { 0 };
+	size_t plen = strlen(SYNC_NS);
+	int e = 0;
+
+	if (git_revwalk_new(&w, y->repo) < 0 ||
+	    git_packbuilder_new(&pb, y->repo) < 0 ||
+	    git_reference_iterator_new(&it, y->repo) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (!git_oid_is_zero(&tips[i]) && git_revwalk_push(w, &tips[i]) < 0)
+			goto fail;
+	while ((e = git_reference_next(&r, it)) == 0) {
+		const git_oid *t = git_reference_target(r);
+		if (t != NULL && strncmp(git_reference_name(r), SYNC_NS, plen) == 0)
+			e = git_revwalk_hide(w, t);
+		git_reference_free(r);
+		if (e < 0)
+			goto fail;
+	}
+	if (e != GIT_ITEROVER || git_packbuilder_insert_walk(pb, w) < 0)
+		goto fail;
+	if (git_packbuilder_object_count(pb) > 0) {
+		char pack[PATH_MAX];
+		if (git_repository_item_path(&objs, srv,
+		    GIT_REPOSITORY_ITEM_OBJECTS) < 0)
+			goto fail;
+		/* (the objects folder comes with its slash) */
+		if ((size_t)snprintf(pack, sizeof pack, "%spack", objs.ptr) >=
+		    sizeof pack) {
+			e = api_error_set(API_EINVAL, "%s: path too long", y->label);
+			goto out;
+		}
+		if (git_packbuilder_write(pb, pack, 0, NULL, NULL) < 0)
+			goto fail;
+	}
+	e = 0;
+	goto out;
+fail:
+	e = api_git_fail(API_EIO, y->label);
+out:
+	git_buf_dispose(&objs);
+	git_reference_iterator_free(it);
+	git_packbuilder_free(pb);
+	git_revwalk_free(w);
+	return e;
+}
+
 /*
- * A server on a path: libgit2 writes its refs there itself, by force,
- * and runs no hook.  So the objects go up under names of this run's own,
- * the hook is run as git would, and each ref is then moved from the value
- * fetched to the new one by compare-and-swap: a push that got there first
- * is never overwritten.
+ * A server on a path.  libgit2's push there would write its refs by force
+ * and run no hook; and it lists the server's refs again after the push,
+ * failing (and leaking) when another copy moves one meanwhile.  So the
+ * objects are written into the server's store here, the hook is run as
+ * git would, and each ref is then moved from the value fetched to the
+ * new one by compare-and-swap: a push that got there first is never
+ * overwritten.
  */
 static int
 push_local(struct sync *y, char **specs, size_t n)
 {
-	git_push_options po;
 	git_repository *srv = NULL;
-	git_strarray arr;
-	char nonce[17], **tmp = NULL, *updates = NULL;
+	char *updates = NULL;
 	git_oid *newv = NULL, *oldv = NULL;
 	size_t ulen = 0;
 	int rc = 0;
 
-	if ((tmp = calloc(n, sizeof *tmp)) == NULL ||
-	    (newv = calloc(n, sizeof *newv)) == NULL ||
+	if ((newv = calloc(n, sizeof *newv)) == NULL ||
 	    (oldv = calloc(n, sizeof *oldv)) == NULL ||
 	    (updates = calloc(n, 400)) == NULL) {
 		rc = api_error_set(API_ENOMEM, "out of memory");
 		goto out;
 	}
-	unsigned char rnd[8];
-	randombytes_buf(rnd, sizeof rnd);
-	sodium_bin2hex(nonce, sizeof nonce, rnd, sizeof rnd);
-	size_t nt = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *src = specs[i] + (specs[i][0] == '+');
 		const char *colon = strchr(src, ':');
 		char name[256];
 		snprintf(name, sizeof name, "%.*s", (int)(colon - src), src);
 		fetched_of(y, colon + 1, &oldv[i]);
-		if (name[0] != '\0') {      /* else a deletion: new stays zero */
-			if ((rc = ref_id(y->repo, name, &newv[i])) < 0)
-				break;
-			if ((tmp[nt] = malloc(strlen(name) + 64)) == NULL) {
-				rc = api_error_set(API_ENOMEM, "out of memory");
-				break;
-			}
-			sprintf(tmp[nt++], "%s:refs/api/incoming/%s/%zu", name, nonce,
-			    i);
-		}
+		/* no name: a deletion, and the new value stays zero */
+		if (name[0] != '\0' && (rc = ref_id(y->repo, name, &newv[i])) < 0)
+			break;
 		ulen += (size_t)snprintf(updates + ulen, 400, "%s ",
 		    git_oid_tostr_s(&oldv[i]));
 		ulen += (size_t)snprintf(updates + ulen, 400, "%s %s\n",
@@ -1086,36 +1134,16 @@ push_local(struct sync *y, char **specs, size_t n)
 	}
 	if (rc < 0)
 		goto out;
-	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-	callbacks(y, &po.callbacks);
-	arr.strings = tmp;
-	arr.count = nt;
-	net(y, 1);
-	rc = nt ? git_remote_push(y->remote, &arr, &po) : 0;
-	net(y, 0);
-	progress_done(y);
-	if (rc < 0) {
-		/* libgit2 writes a path server's refs without a lock of the
-		 * whole refdb: another copy pushing and dropping its own
-		 * incoming refs at that moment can make ours vanish from
-		 * under it (ENOTFOUND) or stay locked; nothing moved on the
-		 * server yet, so that is another round, not a failure */
-		int again = rc == GIT_ENONFASTFORWARD || rc == GIT_ENOTFOUND ||
-		    rc == GIT_ELOCKED;
-		rc = !again ? api_git_fail(API_EIO, y->label) :
-		    api_error_set(API_EAGAIN, "%s: someone pushed first", y->label);
-		if (again && git_repository_open_ext(&srv, y->local,
-		    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0)
-			goto drop;
-		goto out;
-	}
 	if (git_repository_open_ext(&srv, y->local, GIT_REPOSITORY_OPEN_NO_SEARCH,
 	    NULL) < 0) {
 		rc = api_git_fail(API_EIO, y->label);
 		goto out;
 	}
-	if ((rc = run_hook(y, updates)) < 0)
-		goto drop;
+	net(y, 1);
+	rc = send_objects(y, srv, newv, n);
+	net(y, 0);
+	if (rc < 0 || (rc = run_hook(y, updates)) < 0)
+		goto out;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *dst = strchr(specs[i], ':') + 1;
 		git_reference *r = NULL;
@@ -1142,17 +1170,8 @@ push_local(struct sync *y, char **specs, size_t n)
 		else if (e < 0)
 			rc = api_git_fail(API_EIO, y->label);
 	}
-drop:
-	{
-		char prefix[64];
-		snprintf(prefix, sizeof prefix, "refs/api/incoming/%s/", nonce);
-		drop_refs(srv, prefix);
-	}
 out:
 	git_repository_free(srv);
-	for (size_t i = 0; tmp && i < n; i++)
-		free(tmp[i]);
-	free(tmp);
 	free(newv);
 	free(oldv);
 	free(updates);
@@ -1341,6 +1360,45 @@ track_name(struct sync *y, const char *name, int url)
 	snprintf(y->track, sizeof y->track, TRACK_NS "url-%s/main", hex);
 }
 
+/*
+ * A server on a path is locked for a round, from the fetch to the push:
+ * copies that sync at once then take turns, where otherwise each would
+ * find that another pushed first, round after round (four copies syncing
+ * all the time can keep one losing for forty rounds).  The lock is
+ * api-sync.lock in the server's directory, held with flock; the
+ * compare-and-swap of each ref stays the guarantee, the lock only makes
+ * it succeed.  Without the right to make the file, or after LOCK_WAIT
+ * seconds of waiting, the round goes on without it.  The file's mode is
+ * that of api-flock: 0600, 0660 where the server is group-writable.
+ */
+#define LOCK_WAIT 30
+
+static int
+server_lock(struct sync *y)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	mode_t mode = 0600;
+	int fd, waited = 0;
+
+	if (y->local == NULL || snprintf(path, sizeof path, "%s/api-sync.lock",
+	    y->local) >= (int)sizeof path)
+		return -1;
+	if (stat(y->local, &st) == 0 && (st.st_mode & S_IWGRP))
+		mode = 0660;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) ||
+		    waited++ >= LOCK_WAIT * 50) {
+			close(fd);
+			return -1;
+		}
+		usleep(20000);
+	}
+	return fd;
+}
+
 static int
 run(struct sync *y, int pushing)
 {
@@ -1350,7 +1408,10 @@ run(struct sync *y, int pushing)
 
 	for (y->res->rounds = 0; y->res->rounds < tries; ) {
 		y->res->rounds++;
+		int lock = server_lock(y);
 		rc = round_once(y, pushing);
+		if (lock >= 0)
+			close(lock);
 		if (rc != API_EAGAIN)
 			break;
 		snprintf(last, sizeof last, "%s", api_error_last());
