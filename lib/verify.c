@@ -57,10 +57,21 @@ struct staff_ent {
 	api_buf signers;             /* allowed_signers derived from l */
 };
 
+/* Trees verify keeps itself: see tree_get(). */
+#define TCACHE 1024
+
 struct ctx {
 	git_repository *repo;
 	struct staff_ent **sc;       /* the staff cache */
 	size_t nsc, capsc;
+	struct {
+		git_oid id;
+		git_tree *t;
+	} tc[TCACHE];                /* the tree cache, by id */
+	struct {
+		git_oid c, t;
+	} done[256];                 /* commits verified last, and their trees */
+	size_t ndone;
 
 	/* the commit under check */
 	const git_oid *cid;
@@ -88,6 +99,67 @@ struct ctx {
 	char vpath[512];
 	char vmsg[256];
 };
+
+/*
+ * The tree id, from the trees verify read last.  The walk goes oldest
+ * first, so the side a commit is compared with is, path for path, the
+ * side of the commit before it: a few trees a commit, each read twice.
+ * libgit2's own cache evicts at random once full, and a cache that holds
+ * a whole history's trees grows past 100 MiB; this one holds TCACHE
+ * trees, direct-mapped by id.  The caller frees *out as usual.
+ */
+static int
+tree_get(struct ctx *x, const git_oid *id, git_tree **out)
+{
+	size_t h = ((size_t)id->id[0] << 8 | id->id[1]) & (TCACHE - 1);
+
+	if (x->tc[h].t != NULL && git_oid_equal(&x->tc[h].id, id))
+		return git_object_dup((git_object **)out, (git_object *)x->tc[h].t);
+	if (git_tree_lookup(out, x->repo, id) < 0)
+		return -1;
+	git_tree_free(x->tc[h].t);
+	git_oid_cpy(&x->tc[h].id, id);
+	return git_object_dup((git_object **)&x->tc[h].t, (git_object *)*out);
+}
+
+/* The id of the entry at path (a/b/c) under root, through tree_get;
+ * 0, or -1 when there is none. */
+static int
+entry_bypath(struct ctx *x, git_tree *root, const char *path, git_oid *id,
+    git_object_t *type)
+{
+	git_tree *t = root, *next = NULL;
+	int rc = -1;
+
+	for (;;) {
+		const char *slash = strchr(path, '/');
+		char name[256];
+		const git_tree_entry *e;
+		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+		if (n == 0 || n >= sizeof name)
+			break;
+		memcpy(name, path, n);
+		name[n] = '\0';
+		if ((e = git_tree_entry_byname(t, name)) == NULL)
+			break;
+		if (slash == NULL) {
+			git_oid_cpy(id, git_tree_entry_id(e));
+			*type = git_tree_entry_type(e);
+			rc = 0;
+			break;
+		}
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+		    tree_get(x, git_tree_entry_id(e), &next) < 0)
+			break;
+		if (t != root)
+			git_tree_free(t);
+		t = next;
+		path = slash + 1;
+	}
+	if (t != root)
+		git_tree_free(t);
+	return rc;
+}
 
 static void __attribute__((format(printf, 4, 5)))
 violation(struct ctx *x, int rule, const char *path, const char *fmt, ...)
@@ -194,7 +266,7 @@ classify(const struct ctx *x, int depth)
 
 static void case_path(const struct ctx *x, int depth, char *out, size_t cap);
 
-static int tree_has(git_tree *tree, const char *path);
+static int tree_has(struct ctx *x, git_tree *tree, const char *path);
 
 static int
 kind_is_tree(enum kind k)
@@ -268,15 +340,15 @@ team_has(struct ctx *x, git_tree *tree, const char *casepath,
     const char *handle)
 {
 	char p[600];
-	git_tree_entry *e = NULL;
 	git_blob *b = NULL;
+	git_oid id;
+	git_object_t type;
 	int found = 0;
 
 	snprintf(p, sizeof p, "%s/team", casepath);
-	if (git_tree_entry_bypath(&e, tree, p) < 0)
+	if (entry_bypath(x, tree, p, &id, &type) < 0)
 		return 0;
-	if (git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
-	    git_blob_lookup(&b, x->repo, git_tree_entry_id(e)) == 0) {
+	if (type == GIT_OBJECT_BLOB && git_blob_lookup(&b, x->repo, &id) == 0) {
 		const char *s = git_blob_rawcontent(b);
 		size_t len = (size_t)git_blob_rawsize(b), hl = strlen(handle);
 		for (size_t i = 0; i < len && !found; ) {
@@ -287,19 +359,16 @@ team_has(struct ctx *x, git_tree *tree, const char *casepath,
 		}
 	}
 	git_blob_free(b);
-	git_tree_entry_free(e);
 	return found;
 }
 
 static int
-tree_has(git_tree *tree, const char *path)
+tree_has(struct ctx *x, git_tree *tree, const char *path)
 {
-	git_tree_entry *e = NULL;
+	git_oid id;
+	git_object_t type;
 
-	if (tree == NULL || git_tree_entry_bypath(&e, tree, path) < 0)
-		return 0;
-	git_tree_entry_free(e);
-	return 1;
+	return tree != NULL && entry_bypath(x, tree, path, &id, &type) == 0;
 }
 
 static void
@@ -319,7 +388,7 @@ check_case_write(struct ctx *x, int depth)
 		snprintf(x->lastcase, sizeof x->lastcase, "%s", casepath);
 		if (has_role(&x->signer, "lead", "admin"))
 			x->lastcase_ok = 1;
-		else if (x->ptree && tree_has(x->ptree, casepath))
+		else if (x->ptree && tree_has(x, x->ptree, casepath))
 			x->lastcase_ok = team_has(x, x->ptree, casepath,
 			    x->signer.handle);
 		else
@@ -382,17 +451,13 @@ static int
 rekeyed(struct ctx *x, int depth)
 {
 	char p[600];
-	git_tree_entry *a = NULL, *b = NULL;
-	int changed;
+	git_oid a, b;
+	git_object_t ta, tb;
 
 	case_path(x, depth, p, sizeof p - 12);
 	strcat(p, "/recipient");
-	changed = git_tree_entry_bypath(&a, x->ptree, p) == 0 &&
-	    git_tree_entry_bypath(&b, x->tree, p) == 0 &&
-	    !git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b));
-	git_tree_entry_free(a);
-	git_tree_entry_free(b);
-	return changed;
+	return entry_bypath(x, x->ptree, p, &a, &ta) == 0 &&
+	    entry_bypath(x, x->tree, p, &b, &tb) == 0 && !git_oid_equal(&a, &b);
 }
 
 /* One entry that differs between the old and new tree (either may be NULL). */
@@ -418,7 +483,7 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 		char pp[600];
 		case_path(x, depth, pp, sizeof pp - 8);
 		strcat(pp, "/purged");
-		if (tree_has(x->ptree, pp))
+		if (tree_has(x, x->ptree, pp))
 			violation(x, R_CASE_WRITE, path, "a write to a purged case");
 	}
 	if (k == K_PURGED && new && !old) {
@@ -482,7 +547,7 @@ visit(struct ctx *x, int depth, const git_tree_entry *old,
 	if (k == K_CASE) {
 		/* a case has a team and its keys from its first commit on */
 		git_tree *t = NULL;
-		if (git_tree_lookup(&t, x->repo, git_tree_entry_id(new)) < 0)
+		if (tree_get(x, git_tree_entry_id(new), &t) < 0)
 			return api_git_fail(API_EIO, path);
 		if (git_tree_entry_byname(t, "team") == NULL)
 			violation(x, R_LAYOUT, path, "a case without a team file");
@@ -632,9 +697,9 @@ changed(struct ctx *x, const git_tree_entry *old, const git_tree_entry *new,
 	if (depth + 1 >= MAX_DEPTH)
 		return 0;
 	if ((old && git_tree_entry_type(old) == GIT_OBJECT_TREE &&
-	    git_tree_lookup(&ta, x->repo, git_tree_entry_id(old)) < 0) ||
+	    tree_get(x, git_tree_entry_id(old), &ta) < 0) ||
 	    (new && git_tree_entry_type(new) == GIT_OBJECT_TREE &&
-	    git_tree_lookup(&tb, x->repo, git_tree_entry_id(new)) < 0))
+	    tree_get(x, git_tree_entry_id(new), &tb) < 0))
 		rc = api_git_fail(API_EIO, x->path);
 	else if (ta || tb)
 		rc = diff_trees(x, ta, tb, plen + nl, depth + 1);
@@ -725,7 +790,7 @@ merge_check(struct ctx *x, git_tree *t, git_tree **p, size_t np, size_t plen)
 			continue;
 		}
 		git_tree *te = NULL;
-		if (git_tree_lookup(&te, x->repo, git_tree_entry_id(e)) < 0) {
+		if (tree_get(x, git_tree_entry_id(e), &te) < 0) {
 			rc = api_git_fail(API_EIO, x->path);
 			break;
 		}
@@ -734,8 +799,7 @@ merge_check(struct ctx *x, git_tree *t, git_tree **p, size_t np, size_t plen)
 			    git_tree_entry_byname(p[k], name) : NULL;
 			sub[k] = NULL;
 			if (pe && git_tree_entry_type(pe) == GIT_OBJECT_TREE &&
-			    git_tree_lookup(&sub[k], x->repo,
-			    git_tree_entry_id(pe)) < 0)
+			    tree_get(x, git_tree_entry_id(pe), &sub[k]) < 0)
 				rc = api_git_fail(API_EIO, x->path);
 		}
 		if (rc == 0)
@@ -1020,21 +1084,31 @@ verify_commit(struct ctx *x, git_commit *c, const struct sigres *sr)
 	x->is_root = np == 0;
 	x->lastcase[0] = '\0';
 	x->path[0] = '\0';
-	if (git_commit_tree(&x->tree, c) < 0)
+	if (tree_get(x, git_commit_tree_id(c), &x->tree) < 0)
 		return api_git_fail(API_EIO, "cannot read a commit's tree");
 	if ((pt = calloc(np ? np : 1, sizeof *pt)) == NULL) {
 		rc = api_error_set(API_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t k = 0; k < np; k++) {
-		if (git_commit_parent(&p, c, (unsigned)k) < 0 ||
-		    git_commit_tree(&pt[k], p) < 0) {
+		/* the parent's tree id: most often that of a commit just
+		 * verified, without reading the parent again */
+		const git_oid *pid = git_commit_parent_id(c, (unsigned)k), *tid = NULL;
+		for (size_t j = 0; pid && j < x->ndone && j < 256; j++)
+			if (git_oid_equal(&x->done[j].c, pid))
+				tid = &x->done[j].t;
+		if ((tid == NULL && (git_commit_parent(&p, c, (unsigned)k) < 0 ||
+		    (tid = git_commit_tree_id(p)) == NULL)) ||
+		    tree_get(x, tid, &pt[k]) < 0) {
 			rc = api_git_fail(API_EIO, "cannot read a parent commit");
 			goto out;
 		}
 		git_commit_free(p);
 		p = NULL;
 	}
+	git_oid_cpy(&x->done[x->ndone % 256].c, x->cid);
+	git_oid_cpy(&x->done[x->ndone % 256].t, git_commit_tree_id(c));
+	x->ndone++;
 	if (sr->state == SIG_ERROR) {
 		rc = api_error_set(API_EIO, "%s: %s", git_oid_tostr_s(x->cid),
 		    sr->msg);
@@ -1224,6 +1298,8 @@ api_verify_range(struct git_repository *repo, const git_oid *tip,
 	for (size_t k = 0; k < x.nsc; k++)
 		staff_ent_free(x.sc[k]);
 	free(x.sc);
+	for (size_t k = 0; k < TCACHE; k++)
+		git_tree_free(x.tc[k].t);
 	return rc;
 }
 
