@@ -25,8 +25,8 @@
  *     newest 1,000 commits, and the table says so.  Targets: 50 times git,
  *     and 10,000 commits/s (issue 8).
  * casework: the programs in BINDIR as users run them.  api-log (one note
- *     and its contact event) into a store of 100 notes and one of 100,000
- *     (2,000 cases of 50), 21 runs each, the stores taking turns, on disk
+ *     and its contact event) into a store of 100 notes and one of 200,000
+ *     (2,000 cases of 100 notes and about 10 events), 21 runs each, the stores taking turns, on disk
  *     and on tmpfs copies: median and 90th percentile, targets 10 ms and
  *     the larger store within 1.5 times the smaller; against a naive
  *     pipeline of stock tools doing the same (age, git hash-object,
@@ -118,7 +118,9 @@
 #define TMPFS_MAGIC 0x01021994
 #define CW_SMALL_CASES 10        /* casework: the small store, 100 notes */
 #define CW_SMALL_NOTES 10
-#define CW_NOTES 50              /* notes a case in the large store */
+#define CW_NOTES 100             /* notes a case in the large store */
+#define CW_EVENTS 10             /* and about this many events (issue 8's
+                                  * default store: 2,000 x 100 x 10) */
 #define CW_WARMUP 2              /* api-log runs a store before timing */
 #define CW_TARGET_MS 10.0        /* api-log median */
 #define CW_NAIVE_TARGET 30.0     /* naive pipeline over api-log */
@@ -1400,6 +1402,8 @@ struct batch {
 	unsigned char *sk;           /* n x (notes, events) secret keys, secret memory */
 	size_t first, n;             /* case numbers first .. first + n - 1 */
 	size_t notes;                /* notes a case */
+	size_t events;               /* events a case, about; 0: a contact
+	                              * event for every note */
 	const api_staff_list *staff; /* of main */
 	api_team team;
 	long today;
@@ -1487,7 +1491,13 @@ case_records(struct batch *b, api_tx *tx, size_t i, size_t k)
 	char date[11], next[11], dur[8];
 	long opened, last, span, day;
 	int closed = k % CW_CLOSED_EVERY == CW_CLOSED_EVERY - 1;
+	/* with b->events: besides opened, the intake contact and the move
+	 * to active, a contact event for every few notes and the last */
+	size_t every = 1;
 	int rc;
+
+	if (b->events > 3 && b->notes > 1)
+		every = (b->notes - 1 + b->events - 4) / (b->events - 3);
 
 	/* opened 60 days to CW_YEARS years ago; the last note within the
 	 * last 45 days (closed: half-way), so some contacts are overdue */
@@ -1560,6 +1570,9 @@ case_records(struct batch *b, api_tx *tx, size_t i, size_t k)
 		    "Next", nx, NULL };
 		if ((rc = put_rec(tx, path, kv, cw_body, nk)) < 0)
 			return rc;
+		b->nnotes++;
+		if (j % every != 0 && j != b->notes - 1)
+			continue;
 		obj_id_at(ev, t, 999);
 		const char *ct[] = { "Case", c->id, "Event", ev, "Author",
 		    cw->handle, "Date", date, "Type", "contact", "Note", note,
@@ -1567,7 +1580,6 @@ case_records(struct batch *b, api_tx *tx, size_t i, size_t k)
 		snprintf(path, sizeof path, "%s/events/%s.age", c->dir, ev);
 		if ((rc = put_rec(tx, path, ct, NULL, ek)) < 0)
 			return rc;
-		b->nnotes++;
 		b->nevents++;
 		if (j == b->notes - 1 && closed) {
 			/* api-status --set closed --reason completed */
@@ -1658,11 +1670,12 @@ store_readable(api_store *s)
 }
 
 /* The store DIR/cases-N of ncases cases of notes notes each (N their
- * product; shaped: DIR/cases-CASESxNOTES), made once: 1 when made now, 0
- * when kept from an earlier run. */
+ * product; shaped: DIR/cases-CASESxNOTES; with events, about that many
+ * events a case: DIR/cases-CASESxNOTESxEVENTS), made once: 1 when made
+ * now, 0 when kept from an earlier run. */
 static int
 cases_store(char path[PATH_MAX], const char *dir, size_t ncases,
-    size_t notes, int shaped)
+    size_t notes, size_t events, int shaped)
 {
 	api_staff_list l;
 	struct batch b;
@@ -1671,7 +1684,10 @@ cases_store(char path[PATH_MAX], const char *dir, size_t ncases,
 	const char *built;
 	double t0;
 
-	if (shaped)
+	if (events)
+		snprintf(path, PATH_MAX, "%s/cases-%zux%zux%zu", dir, ncases, notes,
+		    events);
+	else if (shaped)
 		snprintf(path, PATH_MAX, "%s/cases-%zux%zu", dir, ncases, notes);
 	else
 		snprintf(path, PATH_MAX, "%s/cases-%zu", dir, ncases * notes);
@@ -1687,6 +1703,7 @@ cases_store(char path[PATH_MAX], const char *dir, size_t ncases,
 		fail(built);
 	b.staff = &l;
 	b.notes = notes;
+	b.events = events;
 	b.today = api_date_today();
 	b.c = xmalloc(CW_BATCH * sizeof *b.c);
 	if ((b.sk = sodium_malloc(CW_BATCH * 64)) == NULL)
@@ -2203,8 +2220,10 @@ bench_casework(const struct config *cf, const char *dir, const char *bin)
 		failx("path too long");
 	ssh_key_write(e.sshkey, cw);
 
-	made[0] = cases_store(w[0].path, dir, CW_SMALL_CASES, CW_SMALL_NOTES, 0);
-	made[1] = cases_store(w[1].path, dir, cf->cw_cases, CW_NOTES, 0);
+	made[0] = cases_store(w[0].path, dir, CW_SMALL_CASES, CW_SMALL_NOTES, 0,
+	    0);
+	made[1] = cases_store(w[1].path, dir, cf->cw_cases, CW_NOTES, CW_EVENTS,
+	    0);
 	for (int k = 0; k < 2; k++) {
 		cstore_census(&w[k]);
 		cstore_check(&e, &w[k], made[k]);
@@ -2829,11 +2848,11 @@ bench_figures(const struct config *cf, const char *dir, const char *bin)
 
 	/* the stores: status over all cases and 1/100 of them, api-show's
 	 * long case, api-search's 100 cases, the 10-note cases of part 4 */
-	cases_store(st[0].path, dir, cf->cw_cases, CW_NOTES, 0);
-	cases_store(st[1].path, dir, cf->cw_cases / 100, CW_NOTES, 1);
-	cases_store(sh.path, dir, 1, FG_SHOW_NOTES, 1);
-	cases_store(se.path, dir, FG_SEARCH_CASES, FG_SEARCH_NOTES, 1);
-	cases_store(c100.path, dir, CW_SMALL_CASES, CW_SMALL_NOTES, 0);
+	cases_store(st[0].path, dir, cf->cw_cases, CW_NOTES, CW_EVENTS, 0);
+	cases_store(st[1].path, dir, cf->cw_cases / 100, CW_NOTES, CW_EVENTS, 1);
+	cases_store(sh.path, dir, 1, FG_SHOW_NOTES, 0, 1);
+	cases_store(se.path, dir, FG_SEARCH_CASES, FG_SEARCH_NOTES, 0, 1);
+	cases_store(c100.path, dir, CW_SMALL_CASES, CW_SMALL_NOTES, 0, 0);
 	{
 		struct cstore *all[] = { &st[0], &st[1], &sh, &se, &c100 };
 		for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
