@@ -4,17 +4,20 @@
 # git hash-object --literally, commits signed by an admin's OpenSSH key so
 # that only the content is wrong): entries named "..", "." or with a
 # slash, symbolic links (mode 120000) and gitlinks (mode 160000) where
-# files and directories belong, a loose object whose header claims 4 GiB,
-# a case with 100,000 notes, a shallow clone, replaced and grafted
-# history.  The reading programs (api-verify, api-status, api-show,
-# api-search, api-export) and a writing one (api-log) run on each under
-# timeout: each gives a one-line error naming the thing at fault (api-verify
-# its verdict on stdout) or does the right thing; none crashes (exit below
+# files and directories belong, objects that claim 4 GiB (loose, packed,
+# packed deltas whose result, base or own data claims it), a case with
+# 100,000 notes, a shallow clone, replaced and grafted history.  The
+# reading programs (api-verify, api-status, api-show, api-search,
+# api-export) and a writing one (api-log) run on each under timeout
+# (and in 1 GiB of address space where objects claim 4 GiB): each gives a
+# one-line error naming the thing at fault (api-verify its verdict on
+# stdout) or does the right thing; none crashes (exit below
 # 124, no sanitizer report), hangs, or writes outside the store (a listing
 # of the test's home before and after), and main and the keys move only
-# when a write succeeds.  Then environments: HOME unset, no terminal,
-# API_DIR at a plain git repository, a directory that is none, a file,
-# nothing.
+# when a write succeeds.  The same trees and objects on a server, for
+# api-clone and api-sync.  The ref lock's file and api-new's undo.  Then
+# environments: HOME unset, no terminal, API_DIR at a plain git
+# repository, a directory that is none, a file, nothing.
 . "$(dirname "$0")/lib.sh"
 
 umask 022
