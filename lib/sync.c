@@ -210,17 +210,16 @@ ref_id(git_repository *repo, const char *ref, git_oid *out)
 	return rc < 0 ? api_git_fail(API_EIO, ref) : 0;
 }
 
-/* Moves ref from old (NULL: it must not exist) to id. */
+/* Moves ref from old (NULL: it must not exist) to id (NULL: deletes it).
+ * Every ref api-sync moves, in the store and on a path server, moves
+ * through api_ref_move: under the repository's api-flock, so that a sync
+ * killed meanwhile leaves no lock that later writes cannot clear. */
 static int
 ref_move(git_repository *repo, const char *ref, const git_oid *id,
     const git_oid *old, const char *why)
 {
-	git_reference *r = NULL;
-	int rc;
+	int rc = api_ref_move(repo, ref, id, old, why);
 
-	rc = old ? git_reference_create_matching(&r, repo, ref, id, 1, old, why) :
-	    git_reference_create(&r, repo, ref, id, 0, why);
-	git_reference_free(r);
 	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED)
 		return api_error_set(API_EAGAIN, "%s changed meanwhile", ref);
 	return rc < 0 ? api_git_fail(API_EIO, ref) : 0;
@@ -238,8 +237,11 @@ drop_refs(git_repository *repo, const char *prefix)
 	if (git_reference_iterator_new(&it, repo) < 0)
 		return api_git_fail(API_EIO, "cannot list refs");
 	while (git_reference_next(&r, it) == 0) {
-		if (strncmp(git_reference_name(r), prefix, plen) == 0 &&
-		    git_reference_delete(r) < 0 && rc == 0)
+		int e = 0;
+		if (strncmp(git_reference_name(r), prefix, plen) == 0)
+			e = api_ref_move(repo, git_reference_name(r), NULL, NULL,
+			    "api-sync");
+		if (e < 0 && e != GIT_ENOTFOUND && rc == 0)
 			rc = api_git_fail(API_EIO, git_reference_name(r));
 		git_reference_free(r);
 	}
@@ -852,15 +854,12 @@ scan_drops(git_repository *repo, const git_oid *tip, const git_oid *hide)
 		if (strstr(git_commit_message(c), "\nApi-Action: readlog-drop\n") &&
 		    trailer_of(git_commit_message(c), "Api-Object: ", obj,
 		    sizeof obj) && api_readlog_year(obj) >= 0) {
-			git_reference *r = NULL;
 			snprintf(marker, sizeof marker, DROPPED_NS "%s",
 			    obj + strlen(API_READS_REF));
-			if (git_reference_create(&r, repo, marker, &id, 0,
-			    "api-sync: a dropped read log") < 0 &&
-			    git_error_last() && git_reference_lookup(&r, repo,
-			    marker) < 0)
+			int e = api_ref_move(repo, marker, &id, NULL,
+			    "api-sync: a dropped read log");
+			if (e < 0 && e != GIT_EEXISTS)
 				rc = api_git_fail(API_EIO, marker);
-			git_reference_free(r);
 		}
 		git_commit_free(c);
 	}
@@ -874,12 +873,9 @@ scan_drops(git_repository *repo, const git_oid *tip, const git_oid *hide)
 		return api_git_fail(API_EIO, "cannot list refs");
 	while (git_reference_next(&m, it) == 0) {
 		char local[128];
-		git_reference *r = NULL;
 		snprintf(local, sizeof local, API_READS_REF "%s",
 		    git_reference_name(m) + strlen(DROPPED_NS));
-		if (git_reference_lookup(&r, repo, local) == 0)
-			git_reference_delete(r);
-		git_reference_free(r);
+		(void)api_ref_move(repo, local, NULL, NULL, "api-sync: dropped");
 		git_reference_free(m);
 	}
 	git_reference_iterator_free(it);
@@ -1146,24 +1142,12 @@ push_local(struct sync *y, char **specs, size_t n)
 		goto out;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *dst = strchr(specs[i], ':') + 1;
-		git_reference *r = NULL;
-		int e;
-		if (git_oid_is_zero(&newv[i])) {
-			/* a deletion, of the value fetched only */
-			e = git_reference_lookup(&r, srv, dst);
-			if (e == 0 && (git_reference_target(r) == NULL ||
-			    !git_oid_equal(git_reference_target(r), &oldv[i])))
-				e = GIT_EMODIFIED;
-			else if (e == 0)
-				e = git_reference_delete(r);
-			else if (e == GIT_ENOTFOUND)
-				e = 0;
-		} else
-			e = git_oid_is_zero(&oldv[i]) ?
-			    git_reference_create(&r, srv, dst, &newv[i], 0, "api-sync") :
-			    git_reference_create_matching(&r, srv, dst, &newv[i], 1,
-			    &oldv[i], "api-sync");
-		git_reference_free(r);
+		/* a deletion (of the value fetched only), a creation, a move */
+		int e = api_ref_move(srv, dst, git_oid_is_zero(&newv[i]) ? NULL :
+		    &newv[i], git_oid_is_zero(&oldv[i]) ? NULL : &oldv[i],
+		    "api-sync");
+		if (e == GIT_ENOTFOUND && git_oid_is_zero(&newv[i]))
+			e = 0;
 		if (e == GIT_EMODIFIED || e == GIT_EEXISTS || e == GIT_ELOCKED)
 			rc = api_error_set(API_EAGAIN, "%s: %s changed meanwhile "
 			    "(someone pushed first)", y->label, dst);
@@ -1311,7 +1295,6 @@ static int
 round_once(struct sync *y, int pushing)
 {
 	git_oid r, m, k, last, staff;
-	git_reference *t = NULL;
 	int rc, has, keys, tracked = ref_id(y->repo, y->track, &last) == 0;
 
 	if ((rc = fetch(y)) < 0 || (rc = check_main(y, &r, &has)) < 0)
@@ -1339,9 +1322,9 @@ round_once(struct sync *y, int pushing)
 		return rc;
 	/* what the server has now (or had, without a push) */
 	if (ref_id(y->repo, pushing ? MAIN_REF : SYNC_NS "main", &m) == 0 &&
-	    git_reference_create(&t, y->repo, y->track, &m, 1, "api-sync") < 0)
+	    api_ref_move(y->repo, y->track, &m, tracked ? &last : NULL,
+	    "api-sync") < 0)
 		rc = api_git_fail(API_EIO, y->track);
-	git_reference_free(t);
 	return rc;
 }
 
@@ -1361,30 +1344,38 @@ track_name(struct sync *y, const char *name, int url)
 }
 
 /*
- * A server on a path is locked for a round, from the fetch to the push:
- * copies that sync at once then take turns, where otherwise each would
- * find that another pushed first, round after round (four copies syncing
- * all the time can keep one losing for forty rounds).  The lock is
- * api-sync.lock in the server's directory, held with flock; the
- * compare-and-swap of each ref stays the guarantee, the lock only makes
- * it succeed.  Without the right to make the file, or after LOCK_WAIT
- * seconds of waiting, the round goes on without it.  The file's mode is
- * that of api-flock: 0600, 0660 where the server is group-writable.
+ * Syncs take turns, with a flock on api-sync.lock in a git directory:
+ *
+ * - A server on a path is locked for a round, from the fetch to the
+ *   push: copies that sync at once then take turns, where otherwise each
+ *   would find that another pushed first, round after round (four copies
+ *   syncing all the time can keep one losing for forty rounds).  The
+ *   compare-and-swap of each ref stays the guarantee; the lock only makes
+ *   it succeed.
+ * - A copy is locked for the whole of a sync (cron and a person may
+ *   start one at once).  The refs under SYNC_NS are written by libgit2's
+ *   fetch, without api-flock; only a sync writes there, so a lock file
+ *   found there by the holder of this lock is one a killed sync left,
+ *   and is removed.
+ *
+ * Without the right to make the file, or after LOCK_WAIT seconds of
+ * waiting, the sync goes on without it.  The file's mode is that of
+ * api-flock: 0600, 0660 where the directory is group-writable.
  */
 #define LOCK_WAIT 30
 
 static int
-server_lock(struct sync *y)
+sync_lock(const char *dir)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	mode_t mode = 0600;
 	int fd, waited = 0;
 
-	if (y->local == NULL || snprintf(path, sizeof path, "%s/api-sync.lock",
-	    y->local) >= (int)sizeof path)
+	if (dir == NULL || snprintf(path, sizeof path, "%s/api-sync.lock",
+	    dir) >= (int)sizeof path)
 		return -1;
-	if (stat(y->local, &st) == 0 && (st.st_mode & S_IWGRP))
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWGRP))
 		mode = 0660;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)) < 0)
 		return -1;
@@ -1400,6 +1391,19 @@ server_lock(struct sync *y)
 }
 
 static int
+rm_stale_lock(const char *path, const struct stat *st, int flag,
+    struct FTW *f)
+{
+	size_t n = strlen(path);
+
+	(void)st;
+	(void)f;
+	if (flag == FTW_F && n > 5 && strcmp(path + n - 5, ".lock") == 0)
+		(void)unlink(path);
+	return 0;
+}
+
+static int
 run(struct sync *y, int pushing)
 {
 	int tries = y->o && y->o->tries > 0 ? y->o->tries : DEFAULT_TRIES;
@@ -1408,7 +1412,7 @@ run(struct sync *y, int pushing)
 
 	for (y->res->rounds = 0; y->res->rounds < tries; ) {
 		y->res->rounds++;
-		int lock = server_lock(y);
+		int lock = sync_lock(y->local);
 		rc = round_once(y, pushing);
 		if (lock >= 0)
 			close(lock);
@@ -1482,7 +1486,17 @@ api_sync(api_store *s, const char *remote, const api_identity *me,
 			return api_error_set(API_ENOMEM, "out of memory");
 		}
 	}
+	/* this copy's turn; then what a killed sync left under SYNC_NS */
+	int lock = sync_lock(git_repository_path(y.repo));
+	if (lock >= 0) {
+		char dir[PATH_MAX];
+		if (snprintf(dir, sizeof dir, "%s" SYNC_NS, git_repository_path(
+		    y.repo)) < (int)sizeof dir)
+			(void)nftw(dir, rm_stale_lock, 8, FTW_PHYS);
+	}
 	rc = run(&y, 1);
+	if (lock >= 0)
+		close(lock);
 	free(y.local);
 	git_remote_free(y.remote);
 	return rc;

@@ -283,4 +283,23 @@ done
 [ $gone -eq 0 ]
 ok $? "after reflog expire and gc, neither envelope is in any of them"
 
+# --- locks: what a killed sync leaves, and two syncs of one copy --------
+# libgit2's fetch writes refs/api/sync/* without api-flock: a sync killed
+# there leaves a lock file that a later sync must not trip over
+mkdir -p "$A/refs/api/sync" && : > "$A/refs/api/sync/main.lock" &&
+	api-log -C "$A" -i cw1.id "$C1" -m "after a killed sync" > /dev/null 2>&1 &&
+	api-sync -q -C "$A" -i cw1.id 2> err && [ ! -s err ] &&
+	[ ! -e "$A/refs/api/sync/main.lock" ] && same main "$A" "$SRV"
+ok $? "a lock file left under refs/api/sync/ by a killed sync: the next sync removes it and succeeds"
+[ -s err ] && diag "$(cat err)"
+# two syncs of one copy at once take turns (api-sync.lock in the copy)
+api-log -C "$A" -i cw1.id "$C1" -m "two syncs at once" > /dev/null 2>&1 &&
+	{ api-sync -q -C "$A" -i cw1.id 2> err1 & p1=$!
+	  api-sync -q -C "$A" -i cw1.id 2> err2; r2=$?
+	  wait $p1; r1=$?; } &&
+	[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ ! -s err1 ] && [ ! -s err2 ] &&
+	same main "$A" "$SRV" && [ "$(stat -c %a "$A/api-sync.lock")" = 600 ] &&
+	[ "$(stat -c %a "$SRV/api-sync.lock")" = 600 ]
+ok $? "two syncs of one copy at once: both exit 0; the copy's and the server's api-sync.lock are 0600"
+
 done_testing
