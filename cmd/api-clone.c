@@ -28,6 +28,7 @@ main(int argc, char **argv)
 	api_sync_result r;
 
 	cli_start("api-clone");
+	api_cache_walks();           /* it verifies what it fetches */
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q': quiet = 1; break;

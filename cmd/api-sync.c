@@ -34,6 +34,7 @@ main(int argc, char **argv)
 	api_store *s;
 
 	cli_start("api-sync");
+	api_cache_walks();           /* it verifies what it fetches */
 	while ((c = getopt_long(argc, argv, "hqC:i:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;

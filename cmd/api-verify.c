@@ -199,12 +199,8 @@ main(int argc, char **argv)
 	if (reads)
 		return verify_reads(s, optind < argc ? argv[optind] : NULL, json);
 	/* the library keeps the trees it needs itself, and reads each
-	 * commit once for its signature and once for its tree: libgit2's
-	 * cache of both would hold the whole history (100 MiB and more) */
-	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
-	    (size_t)0);
-	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_COMMIT,
-	    (size_t)0);
+	 * commit once for its signature and once for its tree */
+	api_cache_walks();
 	tty = isatty(2);
 	if (api_verify_history(api_store_repo(s), since, &r,
 	    tty ? progress : NULL, NULL) < 0) {

@@ -63,6 +63,9 @@ void api_error_clear(void);
 int api_init(void);
 /* Disables core dumps of this process (RLIMIT_CORE 0, not dumpable). */
 int api_no_core_dumps(void);
+/* For a program that walks a whole history (api-verify, api-clone,
+ * api-sync): turns off libgit2's cache of trees and commits. */
+void api_cache_walks(void);
 
 /* --- tls.c ------------------------------------------------------------ */
 

@@ -50,6 +50,18 @@ api_init(void)
 	return api_odb_init();
 }
 
+void
+api_cache_walks(void)
+{
+	/* lib/verify.c keeps the trees a walk needs itself; libgit2's cache,
+	 * whose limit counts objects at their raw size, would otherwise fill
+	 * with a history's parsed trees and commits (125 MiB for 10,000) */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
+	    (size_t)0);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_COMMIT,
+	    (size_t)0);
+}
+
 int
 api_fd_read(void *ctx, unsigned char *buf, size_t len, size_t *got)
 {
