@@ -1817,11 +1817,14 @@ ssh_key_write(const char *path, const api_identity *id)
  * the text, $5 a scratch index.  The note goes to the case's notes key,
  * the event to its events key (the two lines of its recipient file).  No
  * check of the team or the signer's role (api-log makes them): the least
- * a script must do to write what api-log writes.
+ * a script must do to write what api-log writes, as durably (git's
+ * core.fsync=committed: its objects and the ref synced, as api-log's).
  */
 static const char naive_log[] =
     "set -e\n"
     "export GIT_DIR=\"$1\" GIT_INDEX_FILE=\"$5\"\n"
+    "export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsync "
+	"GIT_CONFIG_VALUE_0=committed\n"
     "id=$2; rest=${id#?}; s=${id%\"$rest\"}; h=${rest%\"${rest#?}\"}\n"
     "dir=cases/$s/$h/$id\n"
     "rcp=$(git cat-file blob \"main:$dir/recipient\")\n"
