@@ -30,7 +30,7 @@
 #define ARMOR_LINE_MAX (ARMOR_MAX_WS + 64)
 
 /*
- * Secret scratch of a decryption or encryption, in sodium_malloc memory.
+ * Secret scratch of a decryption or encryption, in secret memory.
  * pt stays last: a decryption wipes the keys before it and only the
  * part of pt that it used.
  */
@@ -202,7 +202,7 @@ api_age_keys_new(api_age_keys **out)
 	*out = NULL;
 	if ((k = calloc(1, sizeof *k)) == NULL)
 		return api_error_set(API_ENOMEM, "out of memory");
-	k->s = sodium_malloc(sizeof *k->s);
+	k->s = api_secret_alloc(sizeof *k->s);
 	k->ct = malloc(ENC_CHUNK);
 	k->in = malloc(sizeof *k->in);
 	if (k->s == NULL || k->ct == NULL || k->in == NULL) {
@@ -222,11 +222,11 @@ api_age_keys_add_x25519(api_age_keys *k, const unsigned char sk[32])
 
 	if (k->nx == k->capx) {
 		size_t cap = k->capx ? k->capx * 2 : 4;
-		if ((n = sodium_malloc(cap * sizeof *n)) == NULL)
+		if ((n = api_secret_alloc(cap * sizeof *n)) == NULL)
 			return api_error_set(API_ENOMEM, "out of secure memory");
 		if (k->nx)
 			memcpy(n, k->x, k->nx * sizeof *n);
-		sodium_free(k->x);
+		api_secret_free(k->x, k->capx * sizeof *n);
 		k->x = n;
 		k->capx = cap;
 	}
@@ -242,7 +242,7 @@ api_age_keys_add_x25519(api_age_keys *k, const unsigned char sk[32])
 int
 api_age_keys_add_identities(api_age_keys *k, const char *text, size_t len)
 {
-	char *line = sodium_malloc(len + 1);
+	char *line = api_secret_alloc(len + 1);
 	unsigned char sk[32];
 	size_t i = 0, lineno = 0, found = 0;
 	int rc = API_OK;
@@ -272,7 +272,7 @@ api_age_keys_add_identities(api_age_keys *k, const char *text, size_t len)
 	if (rc == 0 && found == 0)
 		rc = api_error_set(API_EINVAL, "no AGE-SECRET-KEY-1 identity found");
 	sodium_memzero(sk, sizeof sk);
-	sodium_free(line);
+	api_secret_free(line, len + 1);
 	return rc;
 }
 
@@ -280,13 +280,13 @@ int
 api_age_keys_add_passphrase(api_age_keys *k, const char *pass, size_t len,
     int max_work_factor)
 {
-	char *p = sodium_malloc(len + 1);
+	char *p = api_secret_alloc(len + 1);
 
 	if (p == NULL)
 		return api_error_set(API_ENOMEM, "out of secure memory");
 	memcpy(p, pass, len);
 	p[len] = '\0';
-	sodium_free(k->pass);
+	api_secret_free(k->pass, k->pass ? k->passlen + 1 : 0);
 	k->pass = p;
 	k->passlen = len;
 	k->max_wf = max_work_factor > 0 ? max_work_factor : API_AGE_MAX_WORK_FACTOR;
@@ -304,9 +304,9 @@ api_age_keys_free(api_age_keys *k)
 {
 	if (k == NULL)
 		return;
-	sodium_free(k->x);
-	sodium_free(k->pass);
-	sodium_free(k->s);
+	api_secret_free(k->x, k->capx * sizeof *k->x);
+	api_secret_free(k->pass, k->pass ? k->passlen + 1 : 0);
+	api_secret_free(k->s, sizeof *k->s);
 	free(k->ct);
 	free(k->in);
 	header_free(&k->h);
@@ -1146,7 +1146,7 @@ enc_new(api_age_enc **out, api_write_fn w, void *wctx, int flags)
 	*out = NULL;
 	if ((e = calloc(1, sizeof *e)) == NULL)
 		return api_error_set(API_ENOMEM, "out of memory");
-	e->s = sodium_malloc(sizeof *e->s);
+	e->s = api_secret_alloc(sizeof *e->s);
 	e->ct = malloc(ENC_CHUNK);
 	if (e->s == NULL || e->ct == NULL) {
 		api_age_enc_free(e);
@@ -1339,7 +1339,7 @@ api_age_enc_free(api_age_enc *e)
 {
 	if (e == NULL)
 		return;
-	sodium_free(e->s);
+	api_secret_free(e->s, sizeof *e->s);
 	free(e->ct);
 	sodium_memzero(e->apend, sizeof e->apend);
 	free(e);

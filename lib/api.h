@@ -63,6 +63,11 @@ void api_error_clear(void);
 int api_init(void);
 /* Disables core dumps of this process (RLIMIT_CORE 0, not dumpable). */
 int api_no_core_dumps(void);
+/* Secret memory (locked) from the pool api_buf uses: no system call for
+ * most.  NULL when there is none.  api_secret_free wipes the n bytes
+ * asked for (of a block from api_secret_alloc(n)) and takes NULL. */
+void *api_secret_alloc(size_t n);
+void api_secret_free(void *p, size_t n);
 /* For a program that walks a whole history (api-verify, api-clone,
  * api-sync): turns off libgit2's cache of trees and commits. */
 void api_cache_walks(void);

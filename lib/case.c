@@ -981,8 +981,8 @@ api_envelope_parse(const char *text, size_t len, api_keyset *k)
 	int section = -1, rc = API_OK;
 
 	memset(k, 0, sizeof *k);
-	if ((k->note_sks = sodium_malloc(API_MAX_KEYS * 32)) == NULL ||
-	    (k->event_sks = sodium_malloc(API_MAX_KEYS * 32)) == NULL) {
+	if ((k->note_sks = api_secret_alloc(API_MAX_KEYS * 32)) == NULL ||
+	    (k->event_sks = api_secret_alloc(API_MAX_KEYS * 32)) == NULL) {
 		api_keyset_free(k);
 		return api_error_set(API_ENOMEM, "out of secure memory");
 	}
@@ -1019,10 +1019,8 @@ api_envelope_parse(const char *text, size_t len, api_keyset *k)
 void
 api_keyset_free(api_keyset *k)
 {
-	if (k->note_sks)
-		sodium_free(k->note_sks);
-	if (k->event_sks)
-		sodium_free(k->event_sks);
+	api_secret_free(k->note_sks, API_MAX_KEYS * 32);
+	api_secret_free(k->event_sks, API_MAX_KEYS * 32);
 	memset(k, 0, sizeof *k);
 }
 

@@ -103,20 +103,22 @@ api_fd_write(void *ctx, const unsigned char *buf, size_t len)
 }
 
 /*
- * Secret memory for api_buf.  sodium_malloc gives every allocation pages
- * of its own between guard pages, locked: several system calls and
- * mappings each.  Reading a case of 2,000 records took 4,000 of them, and
- * the kernel's part was most of api-show's time.  So secret buffers up to
- * 64 KiB come from slabs of sodium_malloc memory cut into blocks of a
- * power-of-two size; a freed block is wiped and kept for the next buffer
+ * Secret memory for api_buf and api_secret_alloc (age's keys and scratch,
+ * a case's keys).  sodium_malloc gives every allocation pages of its own
+ * between guard pages, locked: several system calls and mappings each.
+ * Reading a case of 2,000 records took 4,000 of them, and the kernel's
+ * part was most of api-show's time (and a third of a status over 2,000
+ * cases).  So secret buffers up to 128 KiB come from slabs of
+ * sodium_malloc memory cut into blocks of a power-of-two size; a freed block is wiped and kept for the next buffer
  * of its size.  Larger ones get their own.  Each block has a header
  * byte before it: its size class, or DIRECT.  Slabs live as long as the
  * process, chained so that they stay reachable.  Under AddressSanitizer
  * every buffer gets its own, so that overflows are still caught.
  */
 #define POOL_MIN 6                       /* 64 bytes */
-#define POOL_MAX 16                      /* 64 KiB */
-#define POOL_SLAB0 ((size_t)128 << 10)  /* the first slab: a short run
+#define POOL_MAX 17                      /* 128 KiB (an age scratch is
+                                         * 64 KiB and a few bytes) */
+#define POOL_SLAB0 ((size_t)256 << 10)  /* the first slab: a short run
                                          * (api-log) locks no more */
 #define POOL_SLAB ((size_t)1 << 20)      /* and the later ones grow to */
 #define POOL_HDR 16
@@ -198,6 +200,19 @@ secret_free(unsigned char *u, size_t cap)
 	memcpy(p, &pool.free[cls], sizeof p);
 	pool.free[cls] = p;
 	pthread_mutex_unlock(&pool.mu);
+}
+
+void *
+api_secret_alloc(size_t n)
+{
+	return secret_alloc(n ? n : 1);
+}
+
+void
+api_secret_free(void *p, size_t n)
+{
+	if (p != NULL)
+		secret_free(p, n);
 }
 
 static int
