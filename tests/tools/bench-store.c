@@ -48,7 +48,10 @@
  *     the same run); then warm, the median of further runs, target 50 ms,
  *     against api-status --help (process start and libgit2 init).
  *     api-show of the case of 1,000 notes and of one of 10, median,
- *     target 100 ms.  api-search --identity LEAD -l over the 100 cases
+ *     target 100 ms.  api-log into a case at random of the status stores
+ *     (full size and 1/100), 21 runs each, and the naive pipeline of part
+ *     4 on the same stores, 7 runs: targets 10 ms, 30 times the naive,
+ *     and full size within 1.5 times 1/100.  api-search --identity LEAD -l over the 100 cases
  *     and over one, a pattern in no note, against a naive pipeline (per
  *     note git cat-file, age -d with the case keys from key.age, grep -q)
  *     timed on 4 cases and scaled, and against X25519 alone for what it
@@ -2392,7 +2395,11 @@ bench_casework(const struct config *cf, const char *dir, const char *bin)
 #define FG_SEARCH_NOTES 100      /* ... of 100 notes each */
 #define FG_X25519_SHARE 0.5      /* search, stats: X25519 limit / ours */
 #define FG_NAIVE_CASES 4         /* the naive search: timed on 4, scaled */
-#define FG_LOG_RUNS 3            /* api-log runs a store, for its memory */
+#define FG_LOG_RUNS 21           /* api-log runs into each status store */
+#define FG_NAIVE_RUNS 7          /* ... and of the naive pipeline */
+#define FG_LOG_MAX 0.010         /* api-log: seconds */
+#define FG_LOG_NAIVE 30.0        /* ... and 30 times the naive pipeline */
+#define FG_LOG_FLAT 1.5          /* ... full size over 1/100 */
 #define FG_COLD_SMALL 3          /* cold runs on the 1/100 store */
 #define FG_COLD_MAX 1.0          /* api-status --due cold: seconds */
 #define FG_COLD_X25519 2.0       /* ... and within 2x of X25519 alone */
@@ -2800,9 +2807,9 @@ bench_figures(const struct config *cf, const char *dir, const char *bin)
 	size_t shn = 0, she = 0, shk = 0, shpe = 0, sln = 0, sle = 0, slk = 0;
 	double x1, x2, xr, floor_t, tverify = 0, tclone, tsync;
 	double tcold[2][2], twarm[2][2], tshow[2], tsearch[2], tnaive[2];
-	double tstats = 0;
+	double tstats = 0, tlog[2], tlogn[2];
 	size_t statlines = 0;
-	int runs = cf->fg_runs;
+	int runs = cf->fg_runs, nlog = 0, nnaive = 0;
 
 	memset(st, 0, sizeof st);
 	memset(&sh, 0, sizeof sh);
@@ -2989,10 +2996,49 @@ bench_figures(const struct config *cf, const char *dir, const char *bin)
 		tstats = quantile(t, 3, 0.5);
 	}
 
-	/* api-log, for its memory: into the large store and the small one */
-	for (int i = 0; i < FG_LOG_RUNS; i++) {
-		fg_log(&e, st[0].path, &st[0]);
-		fg_log(&e, c100.path, &c100);
+	/* api-log into the status stores, full size and 1/100, taking turns
+	 * (after status, which reads the stores as made; rewound at the
+	 * end), then the naive pipeline of part 4 on the same stores */
+	{
+		int nl = cf == &quick ? 5 : FG_LOG_RUNS;
+		int nn = cf == &quick ? 2 : FG_NAIVE_RUNS;
+		struct cwenv ce;
+		memset(&ce, 0, sizeof ce);
+		snprintf(ce.log, sizeof ce.log, "%s", e.log);
+		snprintf(ce.cwid, sizeof ce.cwid, "%s", e.cwid);
+		if ((size_t)snprintf(ce.sshkey, sizeof ce.sshkey, "%s/cw.ssh",
+		    e.tmp) >= sizeof ce.sshkey || (size_t)snprintf(ce.index,
+		    sizeof ce.index, "%s/naive.index", e.tmp) >= sizeof ce.index)
+			failx("path too long");
+		ssh_key_write(ce.sshkey, cw);
+		for (int k = 0; k < 2; k++) {
+			st[k].t = xmalloc((size_t)nl * sizeof *st[k].t);
+			st[k].tn = xmalloc((size_t)nn * sizeof *st[k].tn);
+		}
+		for (int i = -2; i < nl; i++)
+			for (int k = 0; k < 2; k++) {
+				struct cstore *x = &st[(i + 2 + k) % 2];
+				double s = api_log_once(&ce, x);
+				rss_note(R_LOG, x->path);
+				if (i >= 0)
+					x->t[i] = s;
+			}
+		for (int i = -1; i < nn; i++)
+			for (int k = 0; k < 2; k++) {
+				struct cstore *x = &st[(i + 1 + k) % 2];
+				double s = naive_once(&ce, x);
+				if (i >= 0)
+					x->tn[i] = s;
+			}
+		for (int k = 0; k < 2; k++) {
+			tlog[k] = quantile(st[k].t, (size_t)nl, 0.5);
+			tlogn[k] = quantile(st[k].tn, (size_t)nn, 0.5);
+			free(st[k].t);
+			free(st[k].tn);
+			st[k].t = st[k].tn = NULL;
+		}
+		nlog = nl;
+		nnaive = nn;
 	}
 	x2 = x25519_rate();
 	xr = x1 > x2 ? x1 : x2;
@@ -3039,6 +3085,18 @@ bench_figures(const struct config *cf, const char *dir, const char *bin)
 		snprintf(b, sizeof b, "X25519 %s", fmt_t(g2, l1));
 		fg_row(name, fmt_t(a, tshow[1]), b, tshow[1] / l1, "-", -1, NULL);
 	}
+	for (int k = 0; k < 2; k++) {
+		int m1 = tlog[k] <= FG_LOG_MAX, m2 = tlogn[k] / tlog[k] >= FG_LOG_NAIVE;
+		snprintf(name, sizeof name, "log, %s, median", grp(g1, st[k].nnotes));
+		snprintf(b, sizeof b, "naive %s", fmt_t(g2, tlogn[k]));
+		fg_row(name, fmt_t(a, tlog[k]), b, tlogn[k] / tlog[k],
+		    "<=10 ms, >=30x", m1 && m2, !m1 && !m2 ? " (both)" : !m1 ?
+		    " (10 ms)" : " (30x)");
+	}
+	snprintf(name, sizeof name, "log, %s over %s", grp(g1, st[0].nnotes),
+	    grp(g3, st[1].nnotes));
+	fg_row(name, fmt_t(a, tlog[0]), fmt_t(b, tlog[1]), tlog[0] / tlog[1],
+	    "<= 1.50", tlog[0] / tlog[1] <= FG_LOG_FLAT, NULL);
 	for (int k = 0; k < 2; k++) {
 		snprintf(name, sizeof name, "search -l, %s case%s", k ? "1" :
 		    grp(g1, se.ncases), k ? "" : "s");
@@ -3102,6 +3160,12 @@ bench_figures(const struct config *cf, const char *dir, const char *bin)
 	    due[1], 1, "", FG_COLD_SMALL, runs, runs,
 	    100 * floor_t / twarm[0][0], 100 * floor_t / twarm[0][1],
 	    grp(g3, st[0].ncases));
+	printf("log: %s -C STORE -i cw.identity CASE -t psychosocial -m TEXT, a "
+	    "case at random\nof the status stores, median of %d after 2 (the "
+	    "stores taking turns); naive: the\npipeline of part 4 (stock age and "
+	    "git, syncing as api-log does), median of %d;\nratio: naive over "
+	    "ours (larger is better); the flat row: full size over 1/100.\n",
+	    e.log, nlog, nnaive);
 	printf("show: %s -i cw.identity --no-pager CASE, median of %d after 2; "
 	    "%zu notes and %zu\nevents (%zu notes, %zu events); limit: X25519 on "
 	    "one core, a note 1, an event %zu.\n", e.show, runs, shn, she, sln,
