@@ -20,8 +20,12 @@ unset API_EXEC_PATH
 
 # c WORD...: the completions of the last WORD (COMP_CWORD), sorted, on
 # one line; stderr in $W/err
+# Under make valgrind (API_TEST_WRAP) a program's --help runs under
+# memcheck, which can take longer than the 2 s the completion gives it
+# (timeout 2 PROG --help): there the function below gives it 60 s.
 cat > drive.bash <<'EOF'
 . "$COMP" || exit 1
+[[ -n ${API_TEST_WRAP-} ]] && timeout() { shift; command timeout 60 "$@"; }
 COMP_WORDS=("$@")
 COMP_CWORD=$(( $# - 1 ))
 COMPREPLY=()
