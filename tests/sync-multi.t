@@ -17,7 +17,8 @@ mkdir -p "$W"
 cd "$W" || exit 1
 A=$T/store SRV=$T/srv.git
 WRITERS=4
-EACH=50
+# under make valgrind (API_TEST_WRAP), 10 notes a writer; SYNC_EACH sets it
+if [ -n "${API_TEST_WRAP:-}" ]; then EACH=${SYNC_EACH:-10}; else EACH=${SYNC_EACH:-50}; fi
 TOTAL=$((WRITERS * EACH))
 # rounds a sync may take when the server keeps refusing its push: four
 # copies push at random moments, so a few rounds are common, and under
