@@ -8,11 +8,7 @@
 # in it.  A --due run again on the same cases/ tree opens no case at all.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 export XDG_CACHE_HOME=$T/cache
 CD=$XDG_CACHE_HOME/api
 

@@ -8,11 +8,7 @@
 # the editor used (which is left empty).
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 SHM=
 trap 'rm -rf "$T" ${SHM:+"$SHM"}' EXIT
 have() { command -v "$1" >/dev/null 2>&1; }

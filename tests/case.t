@@ -6,11 +6,7 @@
 # line on stderr naming the problem, with the store's refs untouched.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 # a private directory on a memory file system for the editor, removed
 # with $T (lib.sh's $XDG_RUNTIME_DIR is on the disk that holds $TMPDIR)
 SHM=

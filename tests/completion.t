@@ -10,11 +10,7 @@ if ! command -v bash >/dev/null 2>&1; then
 	done_testing
 	exit
 fi
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 COMP=$API_TOP/scripts/api.bash-completion
 unset API_EXEC_PATH
 

@@ -18,11 +18,7 @@
 # moments of the kills vary with the machine's timing).
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 SEED=${CRASH_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 # Under make valgrind (API_TEST_WRAP, API_VG_LOG) each program is a
 # wrapper that execs valgrind on it: a kill hits the program all the

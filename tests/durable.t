@@ -7,11 +7,7 @@
 # and cannot show what a power cut loses.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 
 if ! command -v strace > /dev/null || ! strace -o /dev/null true 2> /dev/null; then
 	skip "strace cannot run here"

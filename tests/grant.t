@@ -8,11 +8,7 @@
 # re-encryptions; and bad input: each refusal one line, nothing changed.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 
 # run CMD ARGS...: stdout in $W/out, stderr in $W/err
 run() { "$@" > "$W/out" 2> "$W/err"; }

@@ -32,6 +32,14 @@ ok() {
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $1"; }
 diag() { echo "# $*"; }
 done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+# workdir: the usual start of a test: umask 022, a working directory
+# W=$T/work entered, and S the store ($API_DIR)
+workdir() {
+	umask 022
+	W=$T/work
+	mkdir -p "$W" && cd "$W" || exit 1
+	S=$API_DIR
+}
 # fails CMD...: the command exits non-zero
 fails() { if "$@"; then return 1; else return 0; fi; }
 # oneline FILE: the file holds exactly one line

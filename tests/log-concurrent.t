@@ -4,11 +4,7 @@
 # it was given, and the history stays linear, signed and verifiable.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 JOBS=8
 EACH=50
 TOTAL=$((JOBS * EACH))

@@ -10,11 +10,7 @@
 # stock git and OpenSSH keys registered as staff.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 YEAR=$(date -u +%Y)
 R=refs/api/reads/$YEAR
 

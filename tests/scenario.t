@@ -7,11 +7,7 @@
 # sees which case, and the store as stock git and api-verify see it.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 CASE_RE='[0-9A-HJKMNP-TV-Z]{10}'
 OBJ_RE='[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-[0-9a-hjkmnp-tv-z]{6}'
 

@@ -9,11 +9,7 @@
 # and no plaintext at rest: a canary found by a search is nowhere on disk.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 YEAR=$(date -u +%Y)
 R=refs/api/reads/$YEAR
 have() { command -v "$1" >/dev/null 2>&1; }

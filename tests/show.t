@@ -6,11 +6,7 @@
 # as tampering), garbage, who may read, and bad arguments.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # run CMD ARGS...: stdout in $W/out, stderr in $W/err

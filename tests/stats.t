@@ -10,11 +10,7 @@
 # refused; --from/--to; the read log.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 YEAR=$(date -u +%Y)
 R=refs/api/reads/$YEAR
 have() { command -v "$1" >/dev/null 2>&1; }

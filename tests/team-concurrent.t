@@ -5,11 +5,7 @@
 # still read what is written afterwards, and the history verifies.
 . "$(dirname "$0")/lib.sh"
 
-umask 022
-W=$T/work
-mkdir -p "$W"
-cd "$W" || exit 1
-S=$API_DIR
+workdir
 N=10
 
 api-keygen --handle adm --no-passphrase -o adm.id > /dev/null 2>&1 &&
