@@ -286,7 +286,7 @@ api_age_keys_add_passphrase(api_age_keys *k, const char *pass, size_t len,
 		return api_error_set(API_ENOMEM, "out of secure memory");
 	memcpy(p, pass, len);
 	p[len] = '\0';
-	api_secret_free(k->pass, k->pass ? k->passlen + 1 : 0);
+	api_secret_free(k->pass, k->passlen + 1);
 	k->pass = p;
 	k->passlen = len;
 	k->max_wf = max_work_factor > 0 ? max_work_factor : API_AGE_MAX_WORK_FACTOR;
@@ -305,7 +305,7 @@ api_age_keys_free(api_age_keys *k)
 	if (k == NULL)
 		return;
 	api_secret_free(k->x, k->capx * sizeof *k->x);
-	api_secret_free(k->pass, k->pass ? k->passlen + 1 : 0);
+	api_secret_free(k->pass, k->passlen + 1);
 	api_secret_free(k->s, sizeof *k->s);
 	free(k->ct);
 	free(k->in);

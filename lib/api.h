@@ -973,6 +973,10 @@ int api_odb_init(void);
  * Returns libgit2's code (GIT_EMODIFIED, GIT_EEXISTS, GIT_ELOCKED ...).
  * Every ref the toolkit moves in a store should move through this.
  */
+/* Opens (makes) the lock file dir/name: 0600, or 0660 where dir is
+ * group-writable, narrowed when its owner finds it wider.  An fd for
+ * flock, or -1. */
+int api_lock_open(const char *dir, const char *name);
 struct git_oid;
 int api_ref_move(struct git_repository *repo, const char *ref,
 	const struct git_oid *id, const struct git_oid *cur, const char *msg);

@@ -244,21 +244,35 @@ too_large(struct guard *g, const git_oid *id)
 	return 1;
 }
 
+/* A read through the guard begins: refused when id (if known) is a loose
+ * object that claims too much, else under the cap on allocations. */
+static int
+read_begin(git_odb_backend *b, const git_oid *id)
+{
+	if (id != NULL && too_large((struct guard *)b, id))
+		return -1;
+	reading++;
+	refused = 0;
+	return 0;
+}
+
+/* ... and ends with rc, the error naming id (its first n hex digits). */
+static int
+read_end(int rc, const git_oid *id, size_t n)
+{
+	reading--;
+	return failed(rc, id, n);
+}
+
 static int
 g_read(void **data, size_t *len, git_object_t *t, git_odb_backend *b,
     const git_oid *id)
 {
 	git_odb_backend *in = ((struct guard *)b)->in;
 
-	int rc;
-
-	if (too_large((struct guard *)b, id))
+	if (read_begin(b, id) < 0)
 		return -1;
-	reading++;
-	refused = 0;
-	rc = in->read(data, len, t, in, id);
-	reading--;
-	return failed(rc, id, GIT_OID_HEXSZ);
+	return read_end(in->read(data, len, t, in, id), id, GIT_OID_HEXSZ);
 }
 
 static int
@@ -267,17 +281,14 @@ g_read_prefix(git_oid *full, void **data, size_t *len, git_object_t *t,
 {
 	git_odb_backend *in = ((struct guard *)b)->in;
 	git_oid found;
-	int rc;
 
 	if (in->exists_prefix && in->exists_prefix(&found, in, id, n) == 0 &&
 	    too_large((struct guard *)b, &found))
 		return -1;
 	git_error_clear();
-	reading++;
-	refused = 0;
-	rc = in->read_prefix(full, data, len, t, in, id, n);
-	reading--;
-	return failed(rc, id, n);
+	if (read_begin(b, NULL) < 0)
+		return -1;
+	return read_end(in->read_prefix(full, data, len, t, in, id, n), id, n);
 }
 
 static int
@@ -313,15 +324,9 @@ g_readstream(git_odb_stream **out, size_t *len, git_object_t *t,
 {
 	git_odb_backend *in = ((struct guard *)b)->in;
 
-	int rc;
-
-	if (too_large((struct guard *)b, id))
+	if (read_begin(b, id) < 0)
 		return -1;
-	reading++;
-	refused = 0;
-	rc = in->readstream(out, len, t, in, id);
-	reading--;
-	return failed(rc, id, GIT_OID_HEXSZ);
+	return read_end(in->readstream(out, len, t, in, id), id, GIT_OID_HEXSZ);
 }
 
 static int

@@ -733,25 +733,37 @@ out:
  * not take the lock.  Its owner sets the mode each time (a file made 0644
  * by an older version is narrowed).
  */
+int
+api_lock_open(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	mode_t mode = 0600;
+	int fd;
+
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWGRP))
+		mode = 0660;
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)) < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    (st.st_mode & 0777) != mode)
+		(void)fchmod(fd, mode);
+	return fd;
+}
+
 static int
 ref_flock(git_repository *repo)
 {
 	const char *gd = git_repository_path(repo);
 	char path[4096], rec[512], ref[400];
 	struct stat st;
-	mode_t mode = 0600;
 	long long t;
 	ssize_t n;
 	int fd;
 
-	if (stat(gd, &st) == 0 && (st.st_mode & S_IWGRP))
-		mode = 0660;
-	if (snprintf(path, sizeof path, "%sapi-flock", gd) >= (int)sizeof path ||
-	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)) < 0)
+	if ((fd = api_lock_open(gd, "api-flock")) < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
-	    (st.st_mode & 0777) != mode)
-		(void)fchmod(fd, mode);
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR) {
 			close(fd);

@@ -22,7 +22,6 @@
  * history rewritten on the server from one that has grown.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
@@ -1367,17 +1366,9 @@ track_name(struct sync *y, const char *name, int url)
 static int
 sync_lock(const char *dir)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	mode_t mode = 0600;
 	int fd, waited = 0;
 
-	if (dir == NULL || snprintf(path, sizeof path, "%s/api-sync.lock",
-	    dir) >= (int)sizeof path)
-		return -1;
-	if (stat(dir, &st) == 0 && (st.st_mode & S_IWGRP))
-		mode = 0660;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)) < 0)
+	if (dir == NULL || (fd = api_lock_open(dir, "api-sync.lock")) < 0)
 		return -1;
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) ||
