@@ -739,11 +739,14 @@ api_lock_open(const char *dir, const char *name)
 	char path[4096];
 	struct stat st;
 	mode_t mode = 0600;
+	size_t dl = strlen(dir);
 	int fd;
 
 	if (stat(dir, &st) == 0 && (st.st_mode & S_IWGRP))
 		mode = 0660;
-	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
+	/* (a git directory's path comes with its slash) */
+	if (snprintf(path, sizeof path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ?
+	    "" : "/", name) >= (int)sizeof path ||
 	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)) < 0)
 		return -1;
 	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
