@@ -45,6 +45,7 @@ struct secrets {
 struct xkey {
 	unsigned char sk[32];
 	unsigned char pk[32];
+	int pk_is;                   /* 0 not yet, or API_AGE_PK_KNOWN, _HINT */
 };
 
 /* The input of a decryption: raw bytes, and the armor decoder's state. */
@@ -216,7 +217,8 @@ api_age_keys_new(api_age_keys **out)
 }
 
 int
-api_age_keys_add_x25519(api_age_keys *k, const unsigned char sk[32])
+api_age_keys_add_x25519_pk(api_age_keys *k, const unsigned char sk[32],
+    const unsigned char pk[32], int how)
 {
 	struct xkey *n;
 
@@ -231,12 +233,17 @@ api_age_keys_add_x25519(api_age_keys *k, const unsigned char sk[32])
 		k->capx = cap;
 	}
 	memcpy(k->x[k->nx].sk, sk, 32);
-	if (api_age_public(k->x[k->nx].pk, sk) < 0) {
-		sodium_memzero(&k->x[k->nx], sizeof k->x[0]);
-		return API_EINVAL;
-	}
+	if (pk != NULL)
+		memcpy(k->x[k->nx].pk, pk, 32);
+	k->x[k->nx].pk_is = pk != NULL ? how : 0;
 	k->nx++;
 	return API_OK;
+}
+
+int
+api_age_keys_add_x25519(api_age_keys *k, const unsigned char sk[32])
+{
+	return api_age_keys_add_x25519_pk(k, sk, NULL, 0);
 }
 
 int
@@ -789,14 +796,29 @@ unwrap(struct secrets *s, const struct header *h, const struct stanza *st,
 	return 1;
 }
 
+/* The wrap key of an X25519 stanza for x: HKDF over the share and the
+ * recipient (x's public key). */
+static void
+x25519_wrap_key(struct secrets *s, const unsigned char share[32],
+    const struct xkey *x)
+{
+	unsigned char salt[64];
+
+	memcpy(salt, share, 32);
+	memcpy(salt + 32, x->pk, 32);
+	api_hkdf_sha256(s->key, 32, salt, sizeof salt, s->shared, 32,
+	    (const unsigned char *)X25519_LABEL, strlen(X25519_LABEL));
+}
+
 static int
 unwrap_x25519(struct secrets *s, const struct header *h,
-    const struct stanza *st, const struct xkey *x)
+    const struct stanza *st, struct xkey *x)
 {
-	unsigned char share[33], salt[64];
+	unsigned char share[33], pk[32];
 	const char *a;
 	size_t n;
 	long sl;
+	int rc;
 
 	if (stanza_nargs(h, st) != 2)
 		return api_error_set(API_EAGE_HEADER,
@@ -808,10 +830,24 @@ unwrap_x25519(struct secrets *s, const struct header *h,
 	if (crypto_scalarmult(s->shared, x->sk, share) != 0)
 		return api_error_set(API_EAGE_HEADER,
 		    "age header: X25519 share is a low-order point");
-	memcpy(salt, share, 32);
-	memcpy(salt + 32, x->pk, 32);
-	api_hkdf_sha256(s->key, 32, salt, sizeof salt, s->shared, 32,
-	    (const unsigned char *)X25519_LABEL, strlen(X25519_LABEL));
+	if (x->pk_is == 0) {
+		if ((rc = api_age_public(x->pk, x->sk)) < 0)
+			return rc;
+		x->pk_is = API_AGE_PK_KNOWN;
+	}
+	x25519_wrap_key(s, share, x);
+	if ((rc = unwrap(s, h, st, "X25519")) != 0 ||
+	    x->pk_is != API_AGE_PK_HINT)
+		return rc;
+	/* the hint may be another key's: the wrap key again, with sk's own
+	 * public key (the AEAD tag decides; no wrong key can pass it) */
+	if ((rc = api_age_public(pk, x->sk)) < 0)
+		return rc;
+	x->pk_is = API_AGE_PK_KNOWN;
+	if (sodium_memcmp(pk, x->pk, 32) == 0)
+		return 0;
+	memcpy(x->pk, pk, 32);
+	x25519_wrap_key(s, share, x);
 	return unwrap(s, h, st, "X25519");
 }
 

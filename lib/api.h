@@ -182,6 +182,17 @@ int api_age_identity_parse(unsigned char sk[32], const char *s);
 typedef struct api_age_keys api_age_keys;
 int api_age_keys_new(api_age_keys **out);
 int api_age_keys_add_x25519(api_age_keys *k, const unsigned char sk[32]);
+/*
+ * The same with its public key, which age mixes into the wrap key.  With
+ * API_AGE_PK_KNOWN pk is sk's (an identity's, worked out when loaded);
+ * with API_AGE_PK_HINT it is only likely to be (a case's recipient file)
+ * and is worked out from sk when a stanza fails to open with it.  Either
+ * spares an X25519 base-point multiplication, as dear as an unwrap; a
+ * key added without one has it worked out at its first use.
+ */
+enum { API_AGE_PK_KNOWN = 1, API_AGE_PK_HINT = 2 };
+int api_age_keys_add_x25519_pk(api_age_keys *k, const unsigned char sk[32],
+	const unsigned char pk[32], int how);
 /* Every AGE-SECRET-KEY-1 line of text (others: '#' comments, blank) */
 int api_age_keys_add_identities(api_age_keys *k, const char *text, size_t len);
 /* The passphrase is copied into secret memory.  max_work_factor 0 means

@@ -583,7 +583,8 @@ api_bundle_read(api_bundle **out, const api_identity *me, const void *ct,
 	plain.secret = 1;
 	crypto_hash_sha256(b->sha256, ct, ctlen);
 	if ((rc = api_age_keys_new(&k)) < 0 ||
-	    (rc = api_age_keys_add_x25519(k, me->age_sk)) < 0)
+	    (rc = api_age_keys_add_x25519_pk(k, me->age_sk, me->age_pk,
+	    API_AGE_PK_KNOWN)) < 0)
 		goto out;
 	rc = api_age_decrypt_mem(k, ct, ctlen, &plain, API_BUNDLE_MAX, 0);
 	if (rc == API_EAGE_NOMATCH) {

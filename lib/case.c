@@ -37,6 +37,7 @@ struct api_case {
 	int events_only;             /* keys from events.age: no notes */
 	char *purged;                /* the purge record, if purged */
 	api_age_keys *mine;          /* the reader's own key */
+	unsigned char rpk[2][32];    /* its recipient file: notes, events */
 };
 
 /* ---- IDs ------------------------------------------------------------- */
@@ -504,9 +505,10 @@ api_case_load(api_store *s, const char *arg, api_case **out)
 	if ((rc = blob_read(repo, c->tree, "recipient", &b, 256)) < 0)
 		goto out;
 	/* readers take the keys from the envelopes; the recipient file is
-	 * checked all the same, as a case's own */
-	unsigned char pk[2][32];
-	if ((rc = api_recipient_parse((char *)b.ptr, b.len, pk[0], pk[1])) < 0)
+	 * checked all the same, as a case's own, and its public keys are a
+	 * hint for the envelopes' newest */
+	if ((rc = api_recipient_parse((char *)b.ptr, b.len, c->rpk[0],
+	    c->rpk[1])) < 0)
 		rc = api_error_set(API_EINVAL, "case %s: %s", c->id,
 		    api_error_last());
 out:
@@ -586,8 +588,9 @@ api_case_files(api_case *c, const char *kind, char ***names, size_t *n)
 	return rc;
 }
 
+/* The reader's own key, its public half as loaded with the identity. */
 static int
-keys_of(api_age_keys **out, const unsigned char *sk)
+keys_of(api_age_keys **out, const api_identity *me)
 {
 	int rc;
 
@@ -595,7 +598,8 @@ keys_of(api_age_keys **out, const unsigned char *sk)
 		return API_OK;
 	if ((rc = api_age_keys_new(out)) < 0)
 		return rc;
-	return api_age_keys_add_x25519(*out, sk);
+	return api_age_keys_add_x25519_pk(*out, me->age_sk, me->age_pk,
+	    API_AGE_PK_KNOWN);
 }
 
 /* Decrypts the envelope NAME (key.age or events.age) of c with me. */
@@ -612,7 +616,7 @@ unlock(api_case *c, const api_identity *me, const char *name,
 		return api_error_set(API_ENOTFOUND, "case %s was purged: its keys "
 		    "are destroyed and nothing of it can be read", c->id);
 	snprintf(path, sizeof path, "%s/%s", c->dir, name);
-	if ((rc = keys_of(&c->mine, me->age_sk)) < 0)
+	if ((rc = keys_of(&c->mine, me)) < 0)
 		return rc;
 	rc = api_store_read_ref(c->s, API_KEYS_REF, path, &env);
 	if (rc == API_ENOTFOUND) {
@@ -645,10 +649,15 @@ unlock(api_case *c, const api_identity *me, const char *name,
 	if ((rc = api_age_keys_new(&c->keys)) < 0 ||
 	    (rc = api_age_keys_new(&c->evkeys)) < 0)
 		goto keys_out;
-	for (size_t i = ks.nn; rc == 0 && i > 0; i--)      /* newest first */
-		rc = api_age_keys_add_x25519(c->keys, ks.note_sks + 32 * (i - 1));
+	/* newest first; the newest is most likely the recipient file's,
+	 * which spares working out its public key */
+	for (size_t i = ks.nn; rc == 0 && i > 0; i--)
+		rc = api_age_keys_add_x25519_pk(c->keys, ks.note_sks + 32 * (i - 1),
+		    i == ks.nn ? c->rpk[0] : NULL, API_AGE_PK_HINT);
 	for (size_t i = ks.ne; rc == 0 && i > 0; i--)
-		rc = api_age_keys_add_x25519(c->evkeys, ks.event_sks + 32 * (i - 1));
+		rc = api_age_keys_add_x25519_pk(c->evkeys,
+		    ks.event_sks + 32 * (i - 1), i == ks.ne ? c->rpk[1] : NULL,
+		    API_AGE_PK_HINT);
 keys_out:
 	api_keyset_free(&ks);
 	if (rc < 0) {
@@ -672,7 +681,7 @@ api_case_keys(api_case *c, const api_identity *me, api_keyset *k)
 	memset(k, 0, sizeof *k);
 	plain.secret = 1;
 	snprintf(path, sizeof path, "%s/key.age", c->dir);
-	if ((rc = keys_of(&c->mine, me->age_sk)) < 0 ||
+	if ((rc = keys_of(&c->mine, me)) < 0 ||
 	    (rc = api_store_read_ref(c->s, API_KEYS_REF, path, &env)) < 0)
 		goto out;
 	rc = api_age_decrypt_mem(c->mine, env.ptr, env.len, &plain, 65536,

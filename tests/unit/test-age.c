@@ -663,6 +663,52 @@ streaming(void)
 	api_buf_free(&ct);
 }
 
+/*
+ * A key added with its public key: known (an identity's), a right hint,
+ * a wrong hint (another key's: the case's recipient file after a
+ * change), and none.  Each opens a file to it, and only to it: a wrong
+ * hint costs a second try, never a wrong file key.
+ */
+static void
+public_hints(const unsigned char *plain)
+{
+	static const struct {
+		int pk;                  /* index into pks, or -1: none */
+		int how;
+		const char *what;
+	} c[] = {
+		{ 0, API_AGE_PK_KNOWN, "its public key given as known" },
+		{ 0, API_AGE_PK_HINT, "a right hint" },
+		{ 1, API_AGE_PK_HINT, "a hint that is another key's" },
+		{ -1, 0, "no public key (worked out at first use)" },
+	};
+	api_buf ct = { 0 }, other = { 0 };
+
+	if (api_age_encrypt_mem((const unsigned char (*)[32])pks, 1, plain, 100,
+	    &ct, 0) < 0 || api_age_encrypt_mem((const unsigned char (*)[32])pks[1],
+	    1, plain, 100, &other, 0) < 0)
+		tap_diag("encrypt: %s", api_error_last());
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		api_age_keys *k = NULL;
+		api_buf out = { 0 };
+		int ok = api_age_keys_new(&k) == 0 &&
+		    api_age_keys_add_x25519_pk(k, sks[0], c[i].pk < 0 ? NULL :
+		    pks[c[i].pk], c[i].how) == 0;
+		/* twice: the second after the hint was found out */
+		for (int round = 0; round < 2; round++)
+			tap_ok(ok && decrypt_is(k, &ct, plain, 100, 0),
+			    "%s: the file to the key opens (%s time)", c[i].what,
+			    round ? "second" : "first");
+		tap_ok(ok && api_age_decrypt_mem(k, other.ptr, other.len, &out, 0,
+		    0) == API_EAGE_NOMATCH,
+		    "%s: a file to another key does not", c[i].what);
+		api_buf_free(&out);
+		api_age_keys_free(k);
+	}
+	api_buf_free(&ct);
+	api_buf_free(&other);
+}
+
 int
 main(void)
 {
@@ -682,6 +728,7 @@ main(void)
 		api_age_keys_add_x25519(keys[i], sks[i]);
 	}
 	round_trips(plain);
+	public_hints(plain);
 	streaming_pieces(plain);
 	passphrase(plain);
 	key_encodings();
