@@ -21,7 +21,10 @@
  * main as last synced is kept in refs/api/remotes/NAME/main, to tell a
  * history rewritten on the server from one that has grown.
  */
+#define _GNU_SOURCE                  /* syncfs(2) */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
@@ -1381,6 +1384,20 @@ sync_lock(const char *dir)
 	return fd;
 }
 
+/* The directory of a server on a path (file:// or a path that exists),
+ * in *out (NULL for any other URL). */
+static int
+local_path(const char *url, char **out)
+{
+	const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 :
+	    strstr(url, "://") == NULL && access(url, F_OK) == 0 ? url : NULL;
+
+	*out = NULL;
+	if (path != NULL && (*out = strdup(path)) == NULL)
+		return api_error_set(API_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int
 rm_stale_lock(const char *path, const struct stat *st, int flag,
     struct FTW *f)
@@ -1468,14 +1485,9 @@ api_sync(api_store *s, const char *remote, const api_identity *me,
 		    "(add one with: git -C %s remote add %s URL)", y.label,
 		    api_store_path(s), api_store_path(s), y.label);
 	/* a server on a path, where libgit2 would write the refs itself */
-	{
-		const char *url = git_remote_url(y.remote);
-		const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 :
-		    strstr(url, "://") == NULL && access(url, F_OK) == 0 ? url : NULL;
-		if (path != NULL && (y.local = strdup(path)) == NULL) {
-			git_remote_free(y.remote);
-			return api_error_set(API_ENOMEM, "out of memory");
-		}
+	if ((rc = local_path(git_remote_url(y.remote), &y.local)) < 0) {
+		git_remote_free(y.remote);
+		return rc;
 	}
 	/* this copy's turn; then what a killed sync left under SYNC_NS */
 	int lock = sync_lock(git_repository_path(y.repo));
@@ -1502,6 +1514,254 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 	(void)flag;
 	(void)f;
 	return remove(path);
+}
+
+/*
+ * A clone from a path: the source's object files are copied in before
+ * the fetch, as git clone does for a repository on the same machine, so
+ * that the fetch finds every tip present and transfers nothing.  Through
+ * libgit2's transport the whole store would be packed in this process and
+ * indexed again (123 MiB for 440,000 objects).  Nothing copied is
+ * trusted more than what a fetch brings: every object copied is read
+ * once (libgit2 checks its hash, the odb guard its size), and the clone's
+ * checks follow.  Only regular files named as a pack, its index or a
+ * loose object are copied, no link followed, a pack's index after the
+ * pack.  A fetch asks only for the tips, so the copy must be whole and
+ * sound: when an object file is a link or cannot be read, an object does
+ * not read back, or the source borrows objects (alternates), the copy is
+ * removed and the fetch brings what the refs name, as before.
+ */
+#define SEED_BUF (256 * 1024)
+
+struct seed {
+	int src, dst;                /* the objects directories */
+	const char *dpath;
+	unsigned char *buf;
+	int skipped;                 /* object files not copied */
+};
+
+static int
+hexname(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Copies the file name of sdir into ddir (0444), or counts it skipped;
+ * an error names the copy (nothing is left of it). */
+static int
+seed_file(struct seed *sd, int sdir, int ddir, const char *sub,
+    const char *name)
+{
+	struct stat st;
+	ssize_t n = 0;
+	int in, out, rc = 0;
+
+	if ((in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (in >= 0)
+			close(in);
+		sd->skipped++;
+		return 0;
+	}
+	if ((out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0444)) < 0) {
+		close(in);
+		return api_error_set(API_EIO, "%s/%s/%s: %s", sd->dpath, sub, name,
+		    strerror(errno));
+	}
+	while (rc == 0 && (n = read(in, sd->buf, SEED_BUF)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sd->skipped++;
+			break;
+		}
+		for (ssize_t w, off = 0; rc == 0 && off < n; off += w)
+			if ((w = write(out, sd->buf + off, (size_t)(n - off))) < 0) {
+				w = 0;
+				if (errno != EINTR)
+					rc = api_error_set(API_EIO, "%s/%s/%s: %s",
+					    sd->dpath, sub, name, strerror(errno));
+			}
+	}
+	close(in);
+	if (close(out) < 0 && rc == 0)
+		rc = api_error_set(API_EIO, "%s/%s/%s: %s", sd->dpath, sub, name,
+		    strerror(errno));
+	if (rc < 0 || n < 0)
+		(void)unlinkat(ddir, name, 0);
+	return rc;
+}
+
+/* The object files of directory sub (pack: the packs), copied; a pack's
+ * index right after it.  A sub that is not there has nothing to copy. */
+static int
+seed_dir(struct seed *sd, const char *sub, int packs)
+{
+	int s, d, scan, rc = 0;
+	struct dirent *e;
+	DIR *dir;
+
+	if ((s = openat(sd->src, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			sd->skipped++;
+		return 0;
+	}
+	if ((mkdirat(sd->dst, sub, 0777) < 0 && errno != EEXIST) ||
+	    (d = openat(sd->dst, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		close(s);
+		return api_error_set(API_EIO, "%s/%s: %s", sd->dpath, sub,
+		    strerror(errno));
+	}
+	if ((scan = dup(s)) < 0 || (dir = fdopendir(scan)) == NULL) {
+		if (scan >= 0)
+			close(scan);
+		sd->skipped++;
+	} else {
+		while (rc == 0 && (e = readdir(dir)) != NULL) {
+			char idx[64];
+			if (!packs) {
+				if (hexname(e->d_name, 38))
+					rc = seed_file(sd, s, d, sub, e->d_name);
+				continue;
+			}
+			/* pack-<40 hex>.pack and its .idx; a pack without its
+			 * index is one being written, not yet named by a ref */
+			if (strlen(e->d_name) != 50 ||
+			    strncmp(e->d_name, "pack-", 5) != 0 ||
+			    strcmp(e->d_name + 45, ".pack") != 0)
+				continue;
+			snprintf(idx, sizeof idx, "%.45s.idx", e->d_name);
+			if (faccessat(s, idx, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+				continue;
+			int before = sd->skipped;
+			if ((rc = seed_file(sd, s, d, sub, e->d_name)) == 0 &&
+			    sd->skipped == before)
+				rc = seed_file(sd, s, d, sub, idx);
+		}
+		closedir(dir);
+	}
+	close(d);
+	close(s);
+	return rc;
+}
+
+static int
+rm_seeded(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	if (f->level == 0)
+		return 0;
+	if (flag == FTW_DP)
+		return f->level == 1 && (strcmp(path + f->base, "pack") == 0 ||
+		    strcmp(path + f->base, "info") == 0) ? 0 : rmdir(path);
+	return unlink(path);
+}
+
+struct oids {
+	git_oid *v;
+	size_t n, cap;
+	int nomem;
+};
+
+static int
+oid_collect(const git_oid *id, void *payload)
+{
+	struct oids *o = payload;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 4096;
+		git_oid *v = realloc(o->v, cap * sizeof *v);
+		if (v == NULL) {
+			o->nomem = 1;
+			return -1;
+		}
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = *id;
+	return 0;
+}
+
+/* Every object copied, read once: libgit2 checks its hash (a fetch's
+ * indexer would have), the guard its size. */
+static int
+seed_check(git_repository *repo, const char *label)
+{
+	struct oids o = { 0 };
+	git_odb *odb = NULL;
+	int rc = 0;
+
+	if (git_repository_odb(&odb, repo) < 0)
+		return api_git_fail(API_EIO, "cannot open the object database");
+	if (git_odb_foreach(odb, oid_collect, &o) < 0)
+		rc = o.nomem ? api_error_set(API_ENOMEM, "out of memory") :
+		    api_git_fail(API_EIO, label);
+	for (size_t i = 0; i < o.n && rc == 0; i++) {
+		git_odb_object *obj = NULL;
+		if (git_odb_read(&obj, odb, &o.v[i]) < 0)
+			rc = api_git_fail(API_EINVAL, git_oid_tostr_s(&o.v[i]));
+		git_odb_object_free(obj);
+	}
+	if (rc < 0)
+		rc = api_error_set(rc, "%s: %s", label, api_error_last());
+	free(o.v);
+	git_odb_free(odb);
+	return rc;
+}
+
+static int
+seed_local(const char *path, git_repository *repo)
+{
+	git_repository *src = NULL;
+	char sobj[PATH_MAX], dobj[PATH_MAX];
+	struct seed sd = { -1, -1, dobj, NULL, 0 };
+	struct stat st;
+	int rc = 0;
+
+	/* not a repository, or not one we can read: the fetch will say */
+	if (git_repository_open_ext(&src, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+	    NULL) < 0)
+		return 0;
+	snprintf(sobj, sizeof sobj, "%sobjects", git_repository_path(src));
+	snprintf(dobj, sizeof dobj, "%sobjects", git_repository_path(repo));
+	git_repository_free(src);
+	if ((sd.src = open(sobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstatat(sd.src, "info/alternates", &st, 0) == 0 && st.st_size > 0) {
+		close(sd.src);
+		return 0;
+	}
+	if ((sd.dst = open(dobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rc = api_error_set(API_EIO, "%s: %s", dobj, strerror(errno));
+	else if ((sd.buf = malloc(SEED_BUF)) == NULL)
+		rc = api_error_set(API_ENOMEM, "out of memory");
+	else
+		rc = seed_dir(&sd, "pack", 1);
+	for (int h = 0; h < 256 && rc == 0 && sd.skipped == 0; h++) {
+		char fan[3];
+		snprintf(fan, sizeof fan, "%02x", h);
+		rc = seed_dir(&sd, fan, 0);
+	}
+	/* an object not copied, or one that does not read back (a corrupt
+	 * or oversized object, maybe one no ref names): the fetch instead,
+	 * which reads only what the refs name */
+	if (rc == 0 && (sd.skipped > 0 || seed_check(repo, path) < 0))
+		(void)nftw(dobj, rm_seeded, 16, FTW_DEPTH | FTW_PHYS);
+	/* on disk before any ref names them (the fetch's refs are synced) */
+	if (rc == 0 && syncfs(sd.dst) < 0)
+		rc = api_error_set(API_EIO, "%s: sync: %s", dobj, strerror(errno));
+	free(sd.buf);
+	close(sd.src);
+	if (sd.dst >= 0)
+		close(sd.dst);
+	return rc;
 }
 
 int
@@ -1553,6 +1813,14 @@ api_clone(const char *url, const char *dir, const api_sync_opts *o,
 	y.res = res;
 	y.label = url;
 	track_name(&y, "origin", 0);
+	{
+		char *path = NULL;
+		if ((rc = local_path(url, &path)) == 0 && path != NULL)
+			rc = seed_local(path, repo);
+		free(path);
+		if (rc < 0)
+			goto out;
+	}
 	if ((rc = fetch(&y)) < 0)
 		goto out;
 	if (ref_id(repo, SYNC_NS "main", &m) != 0) {

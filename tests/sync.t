@@ -39,6 +39,60 @@ ok $? "api-clone file://: a bare store, remote origin, main and keys as the serv
 [ -z "$(git -C "$B" for-each-ref refs/api/sync/)" ] && [ -z "$(git -C "$A" for-each-ref refs/api/sync/)" ]
 ok $? "nothing left under refs/api/sync/"
 
+# --- a clone from a path copies the object files -----------------------
+# (no pack is made and indexed again in the process; every object copied
+# is read once, its hash checked, before any ref names it)
+for p in "$SRV"/objects/pack/pack-*.pack; do
+	cmp -s "$p" "$B/objects/pack/$(basename "$p")" &&
+		cmp -s "${p%.pack}.idx" "$B/objects/pack/$(basename "${p%.pack}").idx" ||
+		{ false; break; }
+done
+ok $? "api-clone file://: the server's packs and indexes are in the clone as they were"
+
+L=$T/loose.git
+cp -a "$SRV" "$L" && mkdir "$T/unp" && mv "$L"/objects/pack/pack-*.pack "$T/unp/" &&
+	rm -f "$L"/objects/pack/* && for p in "$T"/unp/*.pack; do
+		git -C "$L" unpack-objects -q < "$p" || exit 1; done &&
+	[ "$(git -C "$L" count-objects | cut -d' ' -f1)" -gt 10 ]
+ok $? "a copy of the server with loose objects only"
+cp -a "$L" "$T/corrupt.git"
+# a link out of the store in place of an object, and files that are no
+# object: none is copied; for the link, nothing is, and the fetch brings
+# every object (it asks only for the tips: a copy must be whole)
+lf=$(find "$L/objects" -path "$L/objects/[0-9a-f][0-9a-f]/*" -type f | head -n 1)
+lid=$(basename "$(dirname "$lf")")$(basename "$lf")
+mv "$lf" "$T/outside" && ln -s "$T/outside" "$lf" &&
+	zero=0000000000000000000000000000000000000000 &&
+	echo junk > "$L/objects/pack/pack-$zero.pack" &&
+	echo junk > "$L/objects/pack/tmp_pack_x" &&
+	mkdir -p "$L/objects/ab" && echo junk > "$L/objects/ab/not-an-object"
+run api-clone "$L" "$T/l"
+[ $? -eq 0 ] && same main "$A" "$T/l" && dverified "$T/l" &&
+	git -C "$T/l" cat-file -e "$lid" &&
+	[ -z "$(find "$T/l" -type l)" ] &&
+	[ -z "$(find "$T/l/objects" -name "pack-$zero.*" -o -name tmp_pack_x -o -name not-an-object)" ]
+r=$?
+ok $r "api-clone of a store with an object file that is a link, and junk: nothing copied, all fetched, verified"
+[ $r -eq 0 ] || diag "$(cat err)"
+
+# main's tip replaced by another object's file: the copy is refused
+tip=$(git -C "$T/corrupt.git" rev-parse main)
+tf=$T/corrupt.git/objects/$(echo "$tip" | cut -c1-2)/$(echo "$tip" | cut -c3-)
+of=$(find "$T/corrupt.git/objects" -path "*/[0-9a-f][0-9a-f]/*" -type f ! -path "$tf" | head -n 1)
+chmod u+w "$tf" && cp "$of" "$tf"
+run api-clone "$T/corrupt.git" "$T/c"
+[ $? -eq 1 ] && oneline err && grep -q "$tip" err && [ ! -e "$T/c" ]
+r=$?
+ok $r "api-clone of a store with a corrupt object: exit 1, one line naming it, no directory"
+[ $r -eq 0 ] || diag "$(cat err)"
+cp -a "$SRV" "$T/trunc.git" && for p in "$T"/trunc.git/objects/pack/pack-*.pack; do
+	chmod u+w "$p" && truncate -s -100 "$p"; done
+run api-clone "$T/trunc.git" "$T/tr"
+[ $? -eq 1 ] && oneline err && [ ! -e "$T/tr" ]
+r=$?
+ok $r "api-clone of a store with a truncated pack: exit 1, one line, no directory"
+[ $r -eq 0 ] || diag "$(cat err)"
+
 # --- work on both sides ------------------------------------------------
 n1=$(api-log -C "$A" -i cw1.id "$C1" -m "from a" 2> /dev/null) &&
 	n2=$(api-log -C "$B" -i cw2.id "$C1" -m "from b" 2> /dev/null) &&
