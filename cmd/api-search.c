@@ -8,7 +8,6 @@
  * matched, 1 when none did, 2 on an error.
  */
 #include <getopt.h>
-#include <pthread.h>
 #include <regex.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -107,7 +106,8 @@ line_matches(const struct search *x, const regex_t *re, struct job *j,
 
 /* The notes of case j->id, into j; a failure in j->err. */
 static void
-search_case(const struct search *x, const regex_t *re, struct job *j)
+search_case(const struct search *x, api_store *s, const regex_t *re,
+    struct job *j)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -115,7 +115,7 @@ search_case(const struct search *x, const regex_t *re, struct job *j)
 	api_record r = { 0 };            /* one record's buffers, reused */
 
 	j->out.secret = 1;
-	if (api_case_load(x->s, j->id, &cs) < 0 || api_case_unlock(cs, x->me) < 0 ||
+	if (api_case_load(s, j->id, &cs) < 0 || api_case_unlock(cs, x->me) < 0 ||
 	    api_case_files(cs, "notes", &names, &n) < 0) {
 		snprintf(j->err, sizeof j->err, "%s", api_error_last());
 		n = 0;
@@ -174,29 +174,28 @@ struct pool {
 };
 
 static int
-claim(struct pool *p, const regex_t *re)
+claim(struct pool *p, api_store *s, const regex_t *re)
 {
 	size_t i = atomic_fetch_add(&p->next, 1);
 
 	if (i >= p->n)
 		return 0;
-	search_case(p->x, re, &p->v[i]);
+	search_case(p->x, s, re, &p->v[i]);
 	atomic_store(&p->v[i].done, 1);
 	return 1;
 }
 
-static void *
-worker(void *arg)
+static void
+work(void *ctx, api_store *s)
 {
-	struct pool *p = arg;
+	struct pool *p = ctx;
 	regex_t re;
 
 	if (regcomp(&re, p->x->pattern, p->x->cflags) != 0)
-		return NULL;             /* the main thread does the work */
-	while (claim(p, &re))
+		return;                  /* the main thread does the work */
+	while (claim(p, s, &re))
 		;
 	regfree(&re);
-	return NULL;
 }
 
 static int
@@ -335,9 +334,7 @@ main(int argc, char **argv)
 			cli_die_lib();
 	cli_readlog(x.s, me, "api-search", purpose, &reads);
 	struct pool p = { &x, NULL, x.n, 0 };
-	pthread_t th[8];
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nth;
+	api_fanout f;
 	if ((p.v = calloc(x.n + 1, sizeof *p.v)) == NULL)
 		cli_die("out of memory");
 	for (size_t i = 0; i < x.n; i++) {
@@ -345,13 +342,11 @@ main(int argc, char **argv)
 		atomic_init(&p.v[i].done, 0);
 	}
 	atomic_init(&p.next, 0);
-	for (nth = 0; nth + 1 < (size_t)(ncpu > 8 ? 8 : ncpu) && x.n > 1; nth++)
-		if (pthread_create(&th[nth], NULL, worker, &p) != 0)
-			break;
+	api_fanout_start(&f, x.s, x.n <= 1, work, &p);
 	/* in case order, each case as soon as it is done */
 	for (size_t i = 0; i < x.n; i++) {
 		while (!atomic_load(&p.v[i].done))
-			if (!claim(&p, &x.re))
+			if (!claim(&p, x.s, &x.re))
 				sched_yield();
 		if (p.v[i].err[0])
 			cli_die("%s", p.v[i].err);
@@ -362,8 +357,7 @@ main(int argc, char **argv)
 		x.found += (size_t)p.v[i].any;
 		api_buf_free(&p.v[i].out);
 	}
-	for (size_t k = 0; k < nth; k++)
-		pthread_join(th[k], NULL);
+	api_fanout_join(&f);
 	for (size_t i = 0; i < x.n; i++)
 		free(x.ids[i]);
 	free(p.v);

@@ -1,6 +1,5 @@
 /* api-status - cases and phases; change a phase; schedule; due reminders. */
 #include <getopt.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -91,7 +90,7 @@ struct loaded {
  * the (read-only) cache, so that workers run it side by side.
  */
 static void
-load_case(struct scan *sc, struct loaded *r)
+load_case(struct scan *sc, api_store *s, struct loaded *r)
 {
 	api_case *c = NULL;
 	/* leads, service staff and admins read every case's events */
@@ -101,7 +100,7 @@ load_case(struct scan *sc, struct loaded *r)
 
 	r->state = 0;
 	r->purged = 0;
-	if ((rc = api_case_load(sc->s, r->id, &c)) < 0)
+	if ((rc = api_case_load(s, r->id, &c)) < 0)
 		goto fail;
 	r->purged = api_case_purged(c) != NULL;
 	if (r->purged)
@@ -201,7 +200,7 @@ read_case(void *ctx, const char *id)
 
 	memset(&l, 0, sizeof l);
 	snprintf(l.id, sizeof l.id, "%s", id);
-	load_case(sc, &l);
+	load_case(sc, sc->s, &l);
 	rc = use_case(sc, &l);
 	api_team_free(&l.team);
 	return rc;
@@ -233,15 +232,14 @@ collect_id(void *ctx, const char *id)
 	return 0;
 }
 
-static void *
-worker(void *arg)
+static void
+work(void *ctx, api_store *s)
 {
-	struct pool *p = arg;
+	struct pool *p = ctx;
 	size_t i;
 
 	while ((i = atomic_fetch_add(&p->next, 1)) < p->n)
-		load_case(p->sc, &p->v[i]);
-	return NULL;
+		load_case(p->sc, s, &p->v[i]);
 }
 
 /* Every case: read by as many threads as there are cores (decrypting
@@ -250,9 +248,6 @@ static int
 read_all(struct scan *sc)
 {
 	struct pool p = { sc, NULL, 0, 0, 0 };
-	pthread_t th[8];
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nth = 0;
 	int rc = 0;
 
 	/* --due again on the same cases/ tree: every state from the cache,
@@ -279,12 +274,10 @@ read_all(struct scan *sc)
 	if (api_cases_each(sc->s, collect_id, &p) < 0)
 		return -1;
 	atomic_init(&p.next, 0);
-	for (nth = 0; nth + 1 < (size_t)(ncpu > 8 ? 8 : ncpu) && p.n > 8; nth++)
-		if (pthread_create(&th[nth], NULL, worker, &p) != 0)
-			break;
-	worker(&p);
-	for (size_t k = 0; k < nth; k++)
-		pthread_join(th[k], NULL);
+	api_fanout f;
+	api_fanout_start(&f, sc->s, p.n <= 8, work, &p);
+	work(&p, sc->s);
+	api_fanout_join(&f);
 	size_t listed = 0, failed = 0;
 	for (size_t i = 0; i < p.n; i++) {
 		if (rc == 0)

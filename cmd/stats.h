@@ -82,7 +82,6 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -137,6 +136,7 @@ struct st_run {
 	size_t n, cap;
 	int pass;                    /* 1 check the envelopes, 2 read */
 	_Atomic size_t next;
+	_Atomic int nomem;           /* a thread's keys could not be made */
 };
 
 /* src into dst, cut at a UTF-8 character boundary */
@@ -233,7 +233,7 @@ st_events(api_case *c, const api_identity *me, struct st_case *sc)
  * with threads, a TLB shootdown).  Pass 2: read the events.
  */
 static void
-st_one(struct st_run *r, struct st_case *sc, api_age_keys *keys,
+st_one(struct st_run *r, api_store *s, struct st_case *sc, api_age_keys *keys,
     api_buf *plain)
 {
 	api_case *c = NULL;
@@ -243,7 +243,7 @@ st_one(struct st_run *r, struct st_case *sc, api_age_keys *keys,
 
 	if (r->pass == 2 && sc->state != 1)
 		return;
-	if ((rc = api_case_load(r->s, sc->id, &c)) < 0)
+	if ((rc = api_case_load(s, sc->id, &c)) < 0)
 		goto fail;
 	if (api_case_purged(c)) {
 		sc->state = 2;
@@ -253,7 +253,7 @@ st_one(struct st_run *r, struct st_case *sc, api_age_keys *keys,
 		api_case_dir(path, sc->id);
 		strcat(path, "/events.age");
 		plain->len = 0;
-		if ((rc = api_store_read_ref(r->s, API_KEYS_REF, path, &env)) < 0) {
+		if ((rc = api_store_read_ref(s, API_KEYS_REF, path, &env)) < 0) {
 			if (rc == API_ENOTFOUND)
 				api_error_set(rc, "case %s has no key (events.age): its "
 				    "records cannot be read by anyone", sc->id);
@@ -285,47 +285,41 @@ out:
 	api_case_free(c);
 }
 
-static void *
-st_worker(void *arg)
+static void
+st_work(void *ctx, api_store *s)
 {
-	struct st_run *r = arg;
+	struct st_run *r = ctx;
 	api_age_keys *keys = NULL;
 	api_buf plain = { 0 };
 	size_t i;
 
 	plain.secret = 1;
 	if (r->pass == 1 && (api_age_keys_new(&keys) < 0 ||
-	    api_age_keys_add_x25519(keys, r->me->age_sk) < 0)) {
+	    api_age_keys_add_x25519_pk(keys, r->me->age_sk, r->me->age_pk,
+	    API_AGE_PK_KNOWN) < 0)) {
 		api_age_keys_free(keys);
-		return (void *)1;
+		atomic_store(&r->nomem, 1);
+		return;
 	}
 	while ((i = atomic_fetch_add(&r->next, 1)) < r->n)
-		st_one(r, &r->v[i], keys, &plain);
+		st_one(r, s, &r->v[i], keys, &plain);
 	api_buf_free(&plain);
 	api_age_keys_free(keys);
-	return NULL;
 }
 
 /* Every case, on as many threads as there are cores (up to 8). */
 static void
 st_parallel(struct st_run *r, int pass)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	pthread_t th[8];
-	size_t nth;
-	void *ret;
-	int nomem = 0;
+	api_fanout f;
 
 	r->pass = pass;
 	atomic_store(&r->next, 0);
-	for (nth = 0; nth + 1 < (size_t)(ncpu > 8 ? 8 : ncpu) && r->n > 8; nth++)
-		if (pthread_create(&th[nth], NULL, st_worker, r) != 0)
-			break;
-	nomem = st_worker(r) != NULL;
-	for (size_t i = 0; i < nth; i++)
-		if (pthread_join(th[i], &ret) == 0 && ret != NULL)
-			nomem = 1;
-	if (nomem)
+	atomic_store(&r->nomem, 0);
+	api_fanout_start(&f, r->s, r->n <= 8, st_work, r);
+	st_work(r, r->s);
+	api_fanout_join(&f);
+	if (atomic_load(&r->nomem))
 		cli_die("out of memory");
 	for (size_t i = 0; i < r->n; i++)
 		if (r->v[i].state < 0)

@@ -414,6 +414,27 @@ void api_store_free(api_store *s);
 const char *api_store_path(const api_store *s);
 /* The libgit2 repository (owned by the store). */
 struct git_repository *api_store_repo(const api_store *s);
+
+/*
+ * Work shared out over the cores: api_fanout_start starts one thread
+ * fewer than there are cores (up to 8; none when few is set), each
+ * running fn(ctx, store) with a store of its own opened on s's path
+ * (libgit2 objects are for one thread at a time, and threads sharing an
+ * object database take turns at its lock); a thread whose store does
+ * not open leaves the work to the others.  The caller then works too
+ * (with s) and api_fanout_join waits for the threads.  fn claims its
+ * work from ctx itself.
+ */
+typedef struct api_fanout {
+	unsigned long th[8];         /* pthread_t */
+	size_t n;
+	api_store *s;
+	void (*fn)(void *ctx, api_store *s);
+	void *ctx;
+} api_fanout;
+void api_fanout_start(api_fanout *f, api_store *s, int few,
+	void (*fn)(void *ctx, api_store *s), void *ctx);
+void api_fanout_join(api_fanout *f);
 /* Sets the message "what: <libgit2's last error>" and returns code. */
 int api_git_fail(int code, const char *what);
 /* The staff files of a tree (NULL: none). */

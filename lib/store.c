@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -905,4 +906,49 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
 	if (rc == 0 && out != NULL)
 		git_oid_tostr(out, GIT_OID_HEXSZ + 1, &id);
 	return rc;
+}
+
+/* ---- work on every core --------------------------------------------------- */
+
+static void *
+fanout_thread(void *arg)
+{
+	api_fanout *f = arg;
+	api_store *own = NULL;
+
+	if (api_store_open(&own, api_store_path(f->s)) == 0)
+		f->fn(f->ctx, own);
+	api_store_free(own);
+	return NULL;
+}
+
+void
+api_fanout_start(api_fanout *f, api_store *s, int few,
+    void (*fn)(void *ctx, api_store *s), void *ctx)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = few || ncpu < 2 ? 0 : (size_t)(ncpu > 8 ? 8 : ncpu) - 1;
+	pthread_t t;
+
+	_Static_assert(sizeof(pthread_t) <= sizeof f->th[0], "pthread_t");
+	memset(f, 0, sizeof *f);
+	f->s = s;
+	f->fn = fn;
+	f->ctx = ctx;
+	for (f->n = 0; f->n < want; f->n++) {
+		if (pthread_create(&t, NULL, fanout_thread, f) != 0)
+			break;
+		memcpy(&f->th[f->n], &t, sizeof t);
+	}
+}
+
+void
+api_fanout_join(api_fanout *f)
+{
+	for (size_t k = 0; k < f->n; k++) {
+		pthread_t t;
+		memcpy(&t, &f->th[k], sizeof t);
+		pthread_join(t, NULL);
+	}
+	f->n = 0;
 }
