@@ -342,6 +342,8 @@ main(int argc, char **argv)
 		atomic_init(&p.v[i].done, 0);
 	}
 	atomic_init(&p.next, 0);
+	if (x.n > 1)
+		api_store_prefetch(x.s);
 	api_fanout_start(&f, x.s, x.n <= 1, work, &p);
 	/* in case order, each case as soon as it is done */
 	for (size_t i = 0; i < x.n; i++) {

@@ -271,6 +271,7 @@ read_all(struct scan *sc)
 		sodium_free(sv);
 		return rc;
 	}
+	api_store_prefetch(sc->s);       /* every case's events, from disk */
 	if (api_cases_each(sc->s, collect_id, &p) < 0)
 		return -1;
 	atomic_init(&p.next, 0);

@@ -1011,6 +1011,7 @@ stats_run(api_store *s, const api_identity *me, const api_conf *conf,
 	memset(&r, 0, sizeof r);
 	r.s = s;
 	r.me = me;
+	api_store_prefetch(s);           /* every case's events, from disk */
 	if (api_cases_each(s, st_collect, &r) < 0)
 		cli_die_lib();
 

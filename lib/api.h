@@ -414,6 +414,13 @@ void api_store_free(api_store *s);
 const char *api_store_path(const api_store *s);
 /* The libgit2 repository (owned by the store). */
 struct git_repository *api_store_repo(const api_store *s);
+/*
+ * Asks the kernel to read the store's packs into the page cache ahead of
+ * a program that reads objects from all over them (every case's events):
+ * one stream of large reads in the background instead of a disk seek
+ * per object on a cold cache.  Only a hint; nothing fails.
+ */
+void api_store_prefetch(api_store *s);
 
 /*
  * Work shared out over the cores: api_fanout_start starts one thread

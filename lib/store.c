@@ -952,3 +952,36 @@ api_fanout_join(api_fanout *f)
 	}
 	f->n = 0;
 }
+
+/* ---- a cold page cache ------------------------------------------------------ */
+
+void
+api_store_prefetch(api_store *s)
+{
+	char dir[4096];
+	struct dirent *e;
+	DIR *d;
+	int dfd;
+
+	if (snprintf(dir, sizeof dir, "%sobjects/pack",
+	    git_repository_path(s->repo)) >= (int)sizeof dir ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		int fd;
+		if (n < 5 || (strcmp(e->d_name + n - 5, ".pack") != 0 &&
+		    strcmp(e->d_name + n - 4, ".idx") != 0))
+			continue;
+		if ((fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) < 0)
+			continue;
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+		close(fd);
+	}
+	closedir(d);
+}
