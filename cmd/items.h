@@ -5,7 +5,6 @@
 #ifndef API_ITEMS_H
 #define API_ITEMS_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "cli.h"
@@ -29,13 +28,13 @@ item_cmp(const void *a, const void *b)
 
 /*
  * The records to read, and the threads that read them: each decryption
- * is an X25519 operation, so the records are shared out over every core.
- * A worker opens the case for itself (its own keys and scratch memory;
- * the store is shared, as libgit2 allows for reading).
+ * is an X25519 operation, so the records are shared out over every core
+ * (api_fanout_start).  A thread opens the case for itself, in a store of
+ * its own: its own keys, scratch memory and libgit2 objects.
  */
 struct loader {
 	api_store *s;
-	api_case *c;                         /* the caller's, for worker 0 */
+	api_case *c;                         /* the caller's, for its thread */
 	const api_identity *me;
 	struct item *v;                      /* every file, in file order */
 	int *rc;
@@ -76,21 +75,20 @@ load_one(struct loader *l, api_case *c, size_t i)
 		l->rc[i] = 1;
 }
 
-static void *
-load_worker(void *arg)
+static void
+load_work(void *ctx, api_store *s)
 {
-	struct loader *l = arg;
-	api_case *c = NULL;
+	struct loader *l = ctx;
+	api_case *c = l->c;
 	size_t i;
 
-	if (api_case_load(l->s, api_case_id(l->c), &c) < 0) {
-		/* the caller's thread reads what this one cannot */
-		return NULL;
-	}
+	/* (the caller's thread reads what another cannot) */
+	if (s != l->s && api_case_load(s, api_case_id(l->c), &c) < 0)
+		return;
 	while ((i = atomic_fetch_add(&l->next, 1)) < l->n)
 		load_one(l, c, i);
-	api_case_free(c);
-	return NULL;
+	if (c != l->c)
+		api_case_free(c);
 }
 
 /* Decrypts every note and event (but contacts, which repeat the notes),
@@ -101,9 +99,8 @@ load_items(api_store *s, api_case *c, const api_identity *me,
 {
 	static const char *kinds[] = { "notes", "events" };
 	struct loader l;
-	pthread_t th[8];
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nth = 0, k = 0;
+	api_fanout f;
+	size_t k = 0;
 	int rc = 0;
 
 	memset(&l, 0, sizeof l);
@@ -143,13 +140,9 @@ load_items(api_store *s, api_case *c, const api_identity *me,
 		goto out;
 	}
 	atomic_init(&l.next, 0);
-	for (nth = 0; nth + 1 < (size_t)(ncpu > 8 ? 8 : ncpu) && l.n > 64; nth++)
-		if (pthread_create(&th[nth], NULL, load_worker, &l) != 0)
-			break;
-	for (size_t i; (i = atomic_fetch_add(&l.next, 1)) < l.n; )
-		load_one(&l, c, i);
-	for (size_t t = 0; t < nth; t++)
-		pthread_join(th[t], NULL);
+	api_fanout_start(&f, s, l.n <= 64, load_work, &l);
+	load_work(&l, s);
+	api_fanout_join(&f);
 	/* the first failure in file order, as one thread would have met it */
 	for (size_t i = 0; i < l.n && rc == 0; i++)
 		if (l.rc[i] < 0)
