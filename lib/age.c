@@ -222,6 +222,9 @@ api_age_keys_add_x25519_pk(api_age_keys *k, const unsigned char sk[32],
 {
 	struct xkey *n;
 
+	if (pk != NULL && how != API_AGE_PK_KNOWN && how != API_AGE_PK_HINT)
+		return api_error_set(API_EINVAL, "a public key neither known nor "
+		    "a hint");
 	if (k->nx == k->capx) {
 		size_t cap = k->capx ? k->capx * 2 : 4;
 		if ((n = api_secret_alloc(cap * sizeof *n)) == NULL)

@@ -430,7 +430,8 @@ void api_store_prefetch(api_store *s);
  * object database take turns at its lock); a thread whose store does
  * not open leaves the work to the others.  The caller then works too
  * (with s) and api_fanout_join waits for the threads.  fn claims its
- * work from ctx itself.
+ * work from ctx itself.  The threads use *f and ctx until they are
+ * joined: both stay where they are, alive, until api_fanout_join.
  */
 typedef struct api_fanout {
 	unsigned long th[8];         /* pthread_t */

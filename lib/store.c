@@ -971,17 +971,34 @@ api_store_prefetch(api_store *s)
 		close(dfd);
 		return;
 	}
-	while ((e = readdir(d)) != NULL) {
+	/* not when the packs would crowd out half the free memory: the
+	 * reads would only push each other out again */
+	long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	double room = pages > 0 && psz > 0 ? (double)pages * (double)psz / 2 : 0;
+	int fds[64];
+	size_t nfd = 0;
+	double total = 0;
+	while ((e = readdir(d)) != NULL && nfd < sizeof fds / sizeof fds[0]) {
 		size_t n = strlen(e->d_name);
+		struct stat st;
 		int fd;
 		if (n < 5 || (strcmp(e->d_name + n - 5, ".pack") != 0 &&
 		    strcmp(e->d_name + n - 4, ".idx") != 0))
 			continue;
 		if ((fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC)) < 0)
+		    O_NONBLOCK | O_CLOEXEC)) < 0)
 			continue;
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-		close(fd);
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		total += (double)st.st_size;
+		fds[nfd++] = fd;
+	}
+	for (size_t i = 0; i < nfd; i++) {
+		if (total <= room)
+			(void)posix_fadvise(fds[i], 0, 0, POSIX_FADV_WILLNEED);
+		close(fds[i]);
 	}
 	closedir(d);
 }

@@ -1561,8 +1561,10 @@ seed_file(struct seed *sd, int sdir, int ddir, const char *sub,
 	ssize_t n = 0;
 	int in, out, rc = 0;
 
-	if ((in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+	/* (O_NONBLOCK: a FIFO named as an object must not hang the clone) */
+	if ((in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) < 0 || fstat(in, &st) < 0 ||
+	    !S_ISREG(st.st_mode)) {
 		if (in >= 0)
 			close(in);
 		sd->skipped++;
@@ -1574,10 +1576,14 @@ seed_file(struct seed *sd, int sdir, int ddir, const char *sub,
 		return api_error_set(API_EIO, "%s/%s/%s: %s", sd->dpath, sub, name,
 		    strerror(errno));
 	}
-	while (rc == 0 && (n = read(in, sd->buf, SEED_BUF)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	/* no more than the size it had: a file still growing is not one a
+	 * ref names yet, and is left to the fetch */
+	for (off_t left = st.st_size + 1; rc == 0 &&
+	    (n = read(in, sd->buf, SEED_BUF)) != 0; ) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (left -= n) <= 0) {
+			n = -1;
 			sd->skipped++;
 			break;
 		}
@@ -1664,56 +1670,154 @@ rm_seeded(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return unlink(path);
 }
 
-struct oids {
-	git_oid *v;
-	size_t n, cap;
-	int nomem;
+/* The objects the clone's refs reach, each marked once (open addressing;
+ * cap a power of two). */
+struct reach {
+	git_oid *slot;
+	unsigned char *used;
+	size_t cap, n;
+	git_oid *stack;              /* to visit */
+	size_t ns, caps;
 };
 
+/* 1 when id was marked before, 0 when marked now. */
 static int
-oid_collect(const git_oid *id, void *payload)
+reach_mark(struct reach *r, const git_oid *id)
 {
-	struct oids *o = payload;
+	size_t h = ((size_t)id->id[0] << 24 | (size_t)id->id[1] << 16 |
+	    (size_t)id->id[2] << 8 | id->id[3]) & (r->cap - 1);
 
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 4096;
-		git_oid *v = realloc(o->v, cap * sizeof *v);
-		if (v == NULL) {
-			o->nomem = 1;
-			return -1;
-		}
-		o->v = v;
-		o->cap = cap;
+	while (r->used[h]) {
+		if (git_oid_equal(&r->slot[h], id))
+			return 1;
+		h = (h + 1) & (r->cap - 1);
 	}
-	o->v[o->n++] = *id;
+	r->used[h] = 1;
+	r->slot[h] = *id;
+	r->n++;
 	return 0;
 }
 
-/* Every object copied, read once: libgit2 checks its hash (a fetch's
- * indexer would have), the guard its size. */
 static int
-seed_check(git_repository *repo, const char *label)
+reach_push(struct reach *r, const git_oid *id)
 {
-	struct oids o = { 0 };
-	git_odb *odb = NULL;
-	int rc = 0;
-
-	if (git_repository_odb(&odb, repo) < 0)
-		return api_git_fail(API_EIO, "cannot open the object database");
-	if (git_odb_foreach(odb, oid_collect, &o) < 0)
-		rc = o.nomem ? api_error_set(API_ENOMEM, "out of memory") :
-		    api_git_fail(API_EIO, label);
-	for (size_t i = 0; i < o.n && rc == 0; i++) {
-		git_odb_object *obj = NULL;
-		if (git_odb_read(&obj, odb, &o.v[i]) < 0)
-			rc = api_git_fail(API_EINVAL, git_oid_tostr_s(&o.v[i]));
-		git_odb_object_free(obj);
+	if (r->ns == r->caps) {
+		size_t cap = r->caps ? 2 * r->caps : 1024;
+		git_oid *v = realloc(r->stack, cap * sizeof *v);
+		if (v == NULL)
+			return api_error_set(API_ENOMEM, "out of memory");
+		r->stack = v;
+		r->caps = cap;
 	}
-	if (rc < 0)
-		rc = api_error_set(rc, "%s: %s", label, api_error_last());
-	free(o.v);
+	r->stack[r->ns++] = *id;
+	return 0;
+}
+
+static int
+count_one(const git_oid *id, void *payload)
+{
+	(void)id;
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+/* The tips of the refs a clone takes (fetch()'s refspecs), pushed. */
+struct tips {
+	struct reach *r;
+	git_repository *repo;
+};
+
+static int
+push_tip(const char *name, void *payload)
+{
+	struct tips *t = payload;
+	git_oid id;
+
+	if (git_reference_name_to_id(&id, t->repo, name) < 0)
+		return 0;            /* no commit: the fetch will say */
+	return reach_push(t->r, &id);
+}
+
+/*
+ * The copy is kept only if every object in it is one the clone's refs
+ * reach, and every one reads back: libgit2 checks each hash (as a
+ * fetch's indexer would), the odb guard its size.  Objects no ref names
+ * stay behind: a purged case's old envelopes, say, which the server
+ * keeps until its next gc, never reach a new clone.  Returns 1 to keep
+ * the copy, 0 to drop it, or an error of our own (memory).
+ */
+static int
+seed_check(const char *src, const char *dst)
+{
+	static const char *const globs[] = {
+		MAIN_REF, API_KEYS_REF, API_READS_REF "*"
+	};
+	git_repository *sr = NULL, *dr = NULL;
+	git_odb *odb = NULL;
+	struct reach r;
+	size_t have = 0;
+	int rc = 0, keep = 0;
+
+	memset(&r, 0, sizeof r);
+	if (git_repository_open_ext(&sr, src, GIT_REPOSITORY_OPEN_NO_SEARCH,
+	    NULL) < 0 || git_repository_open_ext(&dr, dst,
+	    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 || api_repo_guard(dr) < 0 ||
+	    git_repository_odb(&odb, dr) < 0 ||
+	    git_odb_foreach(odb, count_one, &have) < 0 || have == 0)
+		goto out;
+	for (r.cap = 1024; r.cap < 2 * have; r.cap *= 2)
+		;
+	if ((r.slot = malloc(r.cap * sizeof *r.slot)) == NULL ||
+	    (r.used = calloc(r.cap, 1)) == NULL) {
+		rc = api_error_set(API_ENOMEM, "out of memory");
+		goto out;
+	}
+	struct tips tp = { &r, sr };
+	for (size_t g = 0; g < 3; g++) {
+		int e = git_reference_foreach_glob(sr, globs[g], push_tip, &tp);
+		if (e == API_ENOMEM)
+			rc = e;
+		if (e < 0)
+			goto out;
+	}
+	keep = 1;
+	while (r.ns > 0 && keep && rc == 0) {
+		git_oid id = r.stack[--r.ns];
+		git_object *o = NULL;
+		if (reach_mark(&r, &id))
+			continue;
+		if (git_object_lookup(&o, dr, &id, GIT_OBJECT_ANY) < 0) {
+			keep = 0;            /* missing, corrupt or too large */
+			break;
+		}
+		if (git_object_type(o) == GIT_OBJECT_COMMIT) {
+			const git_commit *c = (const git_commit *)o;
+			rc = reach_push(&r, git_commit_tree_id(c));
+			for (unsigned k = 0; rc == 0 && k < git_commit_parentcount(c);
+			    k++)
+				rc = reach_push(&r, git_commit_parent_id(c, k));
+		} else if (git_object_type(o) == GIT_OBJECT_TREE) {
+			const git_tree *t = (const git_tree *)o;
+			for (size_t k = 0; rc == 0 && k < git_tree_entrycount(t); k++) {
+				const git_tree_entry *e = git_tree_entry_byindex(t, k);
+				if (git_tree_entry_type(e) != GIT_OBJECT_COMMIT)
+					rc = reach_push(&r, git_tree_entry_id(e));
+			}
+		} else if (git_object_type(o) == GIT_OBJECT_TAG)
+			rc = reach_push(&r, git_tag_target_id((const git_tag *)o));
+		git_object_free(o);
+	}
+	/* (an object both loose and packed counts twice: dropped too) */
+	if (r.n != have)
+		keep = 0;
+out:
+	free(r.slot);
+	free(r.used);
+	free(r.stack);
 	git_odb_free(odb);
-	return rc;
+	git_repository_free(dr);
+	git_repository_free(sr);
+	return rc < 0 ? rc : keep;
 }
 
 static int
@@ -1723,14 +1827,18 @@ seed_local(const char *path, git_repository *repo)
 	char sobj[PATH_MAX], dobj[PATH_MAX];
 	struct seed sd = { -1, -1, dobj, NULL, 0 };
 	struct stat st;
-	int rc = 0;
+	int rc = 0, keep = 0;
 
 	/* not a repository, or not one we can read: the fetch will say */
 	if (git_repository_open_ext(&src, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 	    NULL) < 0)
 		return 0;
-	snprintf(sobj, sizeof sobj, "%sobjects", git_repository_path(src));
-	snprintf(dobj, sizeof dobj, "%sobjects", git_repository_path(repo));
+	if (snprintf(sobj, sizeof sobj, "%sobjects", git_repository_path(src)) >=
+	    (int)sizeof sobj || snprintf(dobj, sizeof dobj, "%sobjects",
+	    git_repository_path(repo)) >= (int)sizeof dobj) {
+		git_repository_free(src);
+		return 0;
+	}
 	git_repository_free(src);
 	if ((sd.src = open(sobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return 0;
@@ -1742,26 +1850,28 @@ seed_local(const char *path, git_repository *repo)
 		rc = api_error_set(API_EIO, "%s: %s", dobj, strerror(errno));
 	else if ((sd.buf = malloc(SEED_BUF)) == NULL)
 		rc = api_error_set(API_ENOMEM, "out of memory");
-	else
-		rc = seed_dir(&sd, "pack", 1);
+	/* loose objects first: a gc on the server writes the pack that
+	 * holds them before it removes them */
 	for (int h = 0; h < 256 && rc == 0 && sd.skipped == 0; h++) {
 		char fan[3];
 		snprintf(fan, sizeof fan, "%02x", h);
 		rc = seed_dir(&sd, fan, 0);
 	}
-	/* an object not copied, or one that does not read back (a corrupt
-	 * or oversized object, maybe one no ref names): the fetch instead,
-	 * which reads only what the refs name */
-	if (rc == 0 && (sd.skipped > 0 || seed_check(repo, path) < 0))
-		(void)nftw(dobj, rm_seeded, 16, FTW_DEPTH | FTW_PHYS);
+	if (rc == 0 && sd.skipped == 0)
+		rc = seed_dir(&sd, "pack", 1);
+	if (rc == 0 && sd.skipped == 0)
+		rc = keep = seed_check(path, git_repository_path(repo));
+	if (rc >= 0 && !keep && nftw(dobj, rm_seeded, 16, FTW_DEPTH | FTW_PHYS))
+		rc = api_error_set(API_EIO, "%s: cannot remove what was copied: %s",
+		    dobj, strerror(errno));
 	/* on disk before any ref names them (the fetch's refs are synced) */
-	if (rc == 0 && syncfs(sd.dst) < 0)
+	if (rc > 0 && syncfs(sd.dst) < 0)
 		rc = api_error_set(API_EIO, "%s: sync: %s", dobj, strerror(errno));
 	free(sd.buf);
 	close(sd.src);
 	if (sd.dst >= 0)
 		close(sd.dst);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int

@@ -49,6 +49,20 @@ for p in "$SRV"/objects/pack/pack-*.pack; do
 done
 ok $? "api-clone file://: the server's packs and indexes are in the clone as they were"
 
+# an object no ref names (a purged case's old envelopes stay on the
+# server until its next gc): a copy that holds one is not kept
+U=$T/unreach.git
+cp -a "$SRV" "$U" && uo=$(echo "UNREACHABLE-CANARY" | git -C "$U" hash-object -w --stdin) &&
+	git -C "$U" cat-file -e "$uo"
+ok $? "a copy of the server with an object no ref names"
+run api-clone "$U" "$T/u"
+[ $? -eq 0 ] && same main "$A" "$T/u" && dverified "$T/u" &&
+	! git -C "$T/u" cat-file -e "$uo" 2> /dev/null &&
+	! grep -rq UNREACHABLE-CANARY "$T/u"
+r=$?
+ok $r "api-clone of it: the store, verified, without the object no ref names"
+[ $r -eq 0 ] || diag "$(cat err)"
+
 L=$T/loose.git
 cp -a "$SRV" "$L" && mkdir "$T/unp" && mv "$L"/objects/pack/pack-*.pack "$T/unp/" &&
 	rm -f "$L"/objects/pack/* && for p in "$T"/unp/*.pack; do
