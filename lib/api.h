@@ -14,6 +14,7 @@
 #ifndef API_H
 #define API_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -434,7 +435,7 @@ void api_store_prefetch(api_store *s);
  * joined: both stay where they are, alive, until api_fanout_join.
  */
 typedef struct api_fanout {
-	unsigned long th[8];         /* pthread_t */
+	pthread_t th[8];
 	size_t n;
 	api_store *s;
 	void (*fn)(void *ctx, api_store *s);

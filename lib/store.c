@@ -908,7 +908,7 @@ api_store_write_ref(api_store *s, const api_identity *signer, const char *ref,
 	return rc;
 }
 
-/* ---- work on every core --------------------------------------------------- */
+/* ---- work on every core ------------------------------------------------ */
 
 static void *
 fanout_thread(void *arg)
@@ -928,40 +928,50 @@ api_fanout_start(api_fanout *f, api_store *s, int few,
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t want = few || ncpu < 2 ? 0 : (size_t)(ncpu > 8 ? 8 : ncpu) - 1;
-	pthread_t t;
 
-	_Static_assert(sizeof(pthread_t) <= sizeof f->th[0], "pthread_t");
 	memset(f, 0, sizeof *f);
 	f->s = s;
 	f->fn = fn;
 	f->ctx = ctx;
-	for (f->n = 0; f->n < want; f->n++) {
-		if (pthread_create(&t, NULL, fanout_thread, f) != 0)
+	for (f->n = 0; f->n < want; f->n++)
+		if (pthread_create(&f->th[f->n], NULL, fanout_thread, f) != 0)
 			break;
-		memcpy(&f->th[f->n], &t, sizeof t);
-	}
 }
 
 void
 api_fanout_join(api_fanout *f)
 {
-	for (size_t k = 0; k < f->n; k++) {
-		pthread_t t;
-		memcpy(&t, &f->th[k], sizeof t);
-		pthread_join(t, NULL);
-	}
+	for (size_t k = 0; k < f->n; k++)
+		pthread_join(f->th[k], NULL);
 	f->n = 0;
 }
 
-/* ---- a cold page cache ------------------------------------------------------ */
+/* ---- a cold page cache ------------------------------------------------- */
+
+/* Whether e names a pack or its index, a regular file; its size in *size. */
+static int
+pack_file(int dfd, const struct dirent *e, off_t *size)
+{
+	size_t n = strlen(e->d_name);
+	struct stat st;
+
+	if (n < 5 || (strcmp(e->d_name + n - 5, ".pack") != 0 &&
+	    strcmp(e->d_name + n - 4, ".idx") != 0) ||
+	    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	*size = st.st_size;
+	return 1;
+}
 
 void
 api_store_prefetch(api_store *s)
 {
 	char dir[4096];
 	struct dirent *e;
+	off_t size;
 	DIR *d;
-	int dfd;
+	int dfd, fd;
 
 	if (snprintf(dir, sizeof dir, "%sobjects/pack",
 	    git_repository_path(s->repo)) >= (int)sizeof dir ||
@@ -975,30 +985,16 @@ api_store_prefetch(api_store *s)
 	 * reads would only push each other out again */
 	long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	double room = pages > 0 && psz > 0 ? (double)pages * (double)psz / 2 : 0;
-	int fds[64];
-	size_t nfd = 0;
 	double total = 0;
-	while ((e = readdir(d)) != NULL && nfd < sizeof fds / sizeof fds[0]) {
-		size_t n = strlen(e->d_name);
-		struct stat st;
-		int fd;
-		if (n < 5 || (strcmp(e->d_name + n - 5, ".pack") != 0 &&
-		    strcmp(e->d_name + n - 4, ".idx") != 0))
-			continue;
-		if ((fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_CLOEXEC)) < 0)
-			continue;
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	while ((e = readdir(d)) != NULL)
+		if (pack_file(dfd, e, &size))
+			total += (double)size;
+	rewinddir(d);
+	while (total <= room && (e = readdir(d)) != NULL)
+		if (pack_file(dfd, e, &size) && (fd = openat(dfd, e->d_name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
 			close(fd);
-			continue;
 		}
-		total += (double)st.st_size;
-		fds[nfd++] = fd;
-	}
-	for (size_t i = 0; i < nfd; i++) {
-		if (total <= room)
-			(void)posix_fadvise(fds[i], 0, 0, POSIX_FADV_WILLNEED);
-		close(fds[i]);
-	}
 	closedir(d);
 }

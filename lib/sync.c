@@ -1522,14 +1522,16 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
  * that the fetch finds every tip present and transfers nothing.  Through
  * libgit2's transport the whole store would be packed in this process and
  * indexed again (123 MiB for 440,000 objects).  Nothing copied is
- * trusted more than what a fetch brings: every object copied is read
- * once (libgit2 checks its hash, the odb guard its size), and the clone's
- * checks follow.  Only regular files named as a pack, its index or a
- * loose object are copied, no link followed, a pack's index after the
- * pack.  A fetch asks only for the tips, so the copy must be whole and
- * sound: when an object file is a link or cannot be read, an object does
- * not read back, or the source borrows objects (alternates), the copy is
- * removed and the fetch brings what the refs name, as before.
+ * trusted more than what a fetch brings: seed_check reads every object
+ * the clone's refs reach (libgit2 checks its hash, the odb guard its
+ * size), and the clone's checks follow.  Only regular files named as a
+ * pack, its index or a loose object are copied, no link followed, a
+ * pack's index after the pack.  A fetch asks only for the tips, so the
+ * copy must be whole, sound and no more than the refs reach: when an
+ * object file is a link or cannot be read, an object is missing or does
+ * not read back, the copy holds an object no ref reaches, or the source
+ * borrows objects (alternates), the copy is removed and the fetch brings
+ * what the refs name, as before.
  */
 #define SEED_BUF (256 * 1024)
 
@@ -1558,8 +1560,10 @@ seed_file(struct seed *sd, int sdir, int ddir, const char *sub,
     const char *name)
 {
 	struct stat st;
+	char path[PATH_MAX + 64];
+	api_fd o = { -1, path };
 	ssize_t n = 0;
-	int in, out, rc = 0;
+	int in, rc = 0;
 
 	/* (O_NONBLOCK: a FIFO named as an object must not hang the clone) */
 	if ((in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
@@ -1570,11 +1574,11 @@ seed_file(struct seed *sd, int sdir, int ddir, const char *sub,
 		sd->skipped++;
 		return 0;
 	}
-	if ((out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	snprintf(path, sizeof path, "%s/%s/%s", sd->dpath, sub, name);
+	if ((o.fd = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0444)) < 0) {
 		close(in);
-		return api_error_set(API_EIO, "%s/%s/%s: %s", sd->dpath, sub, name,
-		    strerror(errno));
+		return api_error_set(API_EIO, "%s: %s", path, strerror(errno));
 	}
 	/* no more than the size it had: a file still growing is not one a
 	 * ref names yet, and is left to the fetch */
@@ -1587,18 +1591,11 @@ seed_file(struct seed *sd, int sdir, int ddir, const char *sub,
 			sd->skipped++;
 			break;
 		}
-		for (ssize_t w, off = 0; rc == 0 && off < n; off += w)
-			if ((w = write(out, sd->buf + off, (size_t)(n - off))) < 0) {
-				w = 0;
-				if (errno != EINTR)
-					rc = api_error_set(API_EIO, "%s/%s/%s: %s",
-					    sd->dpath, sub, name, strerror(errno));
-			}
+		rc = api_fd_write(&o, sd->buf, (size_t)n);
 	}
 	close(in);
-	if (close(out) < 0 && rc == 0)
-		rc = api_error_set(API_EIO, "%s/%s/%s: %s", sd->dpath, sub, name,
-		    strerror(errno));
+	if (close(o.fd) < 0 && rc == 0)
+		rc = api_error_set(API_EIO, "%s: %s", path, strerror(errno));
 	if (rc < 0 || n < 0)
 		(void)unlinkat(ddir, name, 0);
 	return rc;
@@ -1747,21 +1744,20 @@ push_tip(const char *name, void *payload)
  * the copy, 0 to drop it, or an error of our own (memory).
  */
 static int
-seed_check(const char *src, const char *dst)
+seed_check(git_repository *sr, const char *dst)
 {
 	static const char *const globs[] = {
 		MAIN_REF, API_KEYS_REF, API_READS_REF "*"
 	};
-	git_repository *sr = NULL, *dr = NULL;
+	git_repository *dr = NULL;
 	git_odb *odb = NULL;
 	struct reach r;
 	size_t have = 0;
 	int rc = 0, keep = 0;
 
 	memset(&r, 0, sizeof r);
-	if (git_repository_open_ext(&sr, src, GIT_REPOSITORY_OPEN_NO_SEARCH,
-	    NULL) < 0 || git_repository_open_ext(&dr, dst,
-	    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 || api_repo_guard(dr) < 0 ||
+	if (git_repository_open_ext(&dr, dst, GIT_REPOSITORY_OPEN_NO_SEARCH,
+	    NULL) < 0 || api_repo_guard(dr) < 0 ||
 	    git_repository_odb(&odb, dr) < 0 ||
 	    git_odb_foreach(odb, count_one, &have) < 0 || have == 0)
 		goto out;
@@ -1816,7 +1812,6 @@ out:
 	free(r.stack);
 	git_odb_free(odb);
 	git_repository_free(dr);
-	git_repository_free(sr);
 	return rc < 0 ? rc : keep;
 }
 
@@ -1835,15 +1830,14 @@ seed_local(const char *path, git_repository *repo)
 		return 0;
 	if (snprintf(sobj, sizeof sobj, "%sobjects", git_repository_path(src)) >=
 	    (int)sizeof sobj || snprintf(dobj, sizeof dobj, "%sobjects",
-	    git_repository_path(repo)) >= (int)sizeof dobj) {
+	    git_repository_path(repo)) >= (int)sizeof dobj ||
+	    (sd.src = open(sobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		git_repository_free(src);
 		return 0;
 	}
-	git_repository_free(src);
-	if ((sd.src = open(sobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return 0;
 	if (fstatat(sd.src, "info/alternates", &st, 0) == 0 && st.st_size > 0) {
 		close(sd.src);
+		git_repository_free(src);
 		return 0;
 	}
 	if ((sd.dst = open(dobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -1860,7 +1854,7 @@ seed_local(const char *path, git_repository *repo)
 	if (rc == 0 && sd.skipped == 0)
 		rc = seed_dir(&sd, "pack", 1);
 	if (rc == 0 && sd.skipped == 0)
-		rc = keep = seed_check(path, git_repository_path(repo));
+		rc = keep = seed_check(src, git_repository_path(repo));
 	if (rc >= 0 && !keep && nftw(dobj, rm_seeded, 16, FTW_DEPTH | FTW_PHYS))
 		rc = api_error_set(API_EIO, "%s: cannot remove what was copied: %s",
 		    dobj, strerror(errno));
@@ -1871,6 +1865,7 @@ seed_local(const char *path, git_repository *repo)
 	close(sd.src);
 	if (sd.dst >= 0)
 		close(sd.dst);
+	git_repository_free(src);
 	return rc < 0 ? rc : 0;
 }
 

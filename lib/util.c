@@ -109,8 +109,8 @@ api_fd_write(void *ctx, const unsigned char *buf, size_t len)
  * Reading a case of 2,000 records took 4,000 of them, and the kernel's
  * part was most of api-show's time (and a third of a status over 2,000
  * cases).  So secret buffers up to 128 KiB come from slabs of
- * sodium_malloc memory cut into blocks of a power-of-two size; a freed block is wiped and kept for the next buffer
- * of its size.  Larger ones get their own.  Each block has a header
+ * sodium_malloc memory cut into blocks of a power-of-two size; a freed
+ * block is wiped and kept for the next buffer of its size.  Larger ones get their own.  Each block has a header
  * byte before it: its size class, or DIRECT.  Slabs live as long as the
  * process, chained so that they stay reachable.  Under AddressSanitizer
  * every buffer gets its own, so that overflows are still caught.
