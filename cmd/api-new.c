@@ -19,6 +19,12 @@ struct op {
 	int remove_key;                      /* undo: drop the envelope */
 	const api_bundle *bundle;            /* --import */
 	char (*imported)[API_OBJ_ID_LEN + 1];  /* a note ID per record */
+	const char *file;                    /* its file */
+	char tag[65];                        /* SHA-256 of its manifest */
+	int duplicate;                       /* --duplicate */
+	api_store *s;
+	git_oid seen;                        /* main, searched for tag */
+	int have_seen;
 	int has_cases;                       /* main has a cases/ tree */
 };
 
@@ -29,7 +35,53 @@ usage(FILE *f)
 	    "usage: api-new [-C DIR] [-i FILE] [--passphrase-fd N] [--assign HANDLE]...\n"
 	    "               [--referral SOURCE] [--date D] [-m TEXT | -F FILE]\n"
 	    "       api-new [options] [--assign HANDLE]... [--referral SOURCE] "
-	    "--import BUNDLE\n");
+	    "--import BUNDLE [--duplicate]\n");
+}
+
+/*
+ * The case a bundle was imported as: the Api-Case of the commit of main
+ * whose Api-Bundle is tag (the SHA-256 of the bundle's manifest), from
+ * main's tip down to, not into, *seen (all of main when !*have); "" if
+ * none.  *seen becomes the tip.
+ */
+static int
+imported_as(api_store *s, const char *tag, git_oid *seen, int *have,
+    char out[API_CASE_ID_LEN + 1])
+{
+	git_repository *repo = api_store_repo(s);
+	git_revwalk *w = NULL;
+	git_oid oid, tip;
+	char want[96];
+	int rc = API_OK;
+
+	out[0] = '\0';
+	snprintf(want, sizeof want, "\nApi-Bundle: %s\n", tag);
+	if (git_reference_name_to_id(&tip, repo, "refs/heads/main") < 0)
+		return API_OK;                   /* no case yet */
+	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push(w, &tip) < 0 ||
+	    (*have && git_revwalk_hide(w, seen) < 0)) {
+		git_revwalk_free(w);
+		return api_git_fail(API_EIO, "main");
+	}
+	while (out[0] == '\0' && git_revwalk_next(&oid, w) == 0) {
+		git_commit *c = NULL;
+		const char *m, *p;
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = api_git_fail(API_EIO, git_oid_tostr_s(&oid));
+			break;
+		}
+		m = git_commit_message(c);
+		if (strstr(m, want) != NULL && (p = strstr(m, "\nApi-Case: ")))
+			snprintf(out, API_CASE_ID_LEN + 1, "%.*s", API_CASE_ID_LEN,
+			    p + 11);
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	if (rc == 0) {
+		git_oid_cpy(seen, &tip);
+		*have = 1;
+	}
+	return rc;
 }
 
 /* The case's key envelopes on API_KEYS_REF (or their removal, to undo). */
@@ -164,7 +216,22 @@ build_case(void *ctx, api_tx *tx)
 		if ((rc = put_record(tx, path, contact, NULL, 0, epk)) < 0)
 			goto out;
 	}
+	if (op->bundle && !op->duplicate) {
+		/* another import of it since the first look, under the lock */
+		char prev[API_CASE_ID_LEN + 1];
+		if ((rc = imported_as(op->s, op->tag, &op->seen, &op->have_seen,
+		    prev)) < 0)
+			goto out;
+		if (prev[0]) {
+			rc = api_error_set(API_EEXIST, "%s: this bundle was imported "
+			    "already, as case %s; --duplicate opens another case "
+			    "from it", op->file, prev);
+			goto out;
+		}
+	}
 	rc = api_tx_message(tx, "new: case opened", "new", op->id, op->note);
+	if (rc == 0 && op->bundle)
+		rc = api_tx_trailer(tx, "Api-Bundle", op->tag);
 out:
 	api_buf_free(&b);
 	api_staff_list_free(&l);
@@ -225,7 +292,8 @@ fingerprint(char out[64], const unsigned char pk[32])
 /* --import: the bundle checked, and the intake that says where it came
  * from (the manifest and its signature in full, for the auditors) */
 static const api_bundle *
-import(const char *file, const api_identity *me, api_buf *intake)
+import(const char *file, const api_identity *me, api_buf *intake,
+    struct op *op)
 {
 	const api_bundle_manifest *m;
 	api_buf ct = { 0 };
@@ -239,6 +307,24 @@ import(const char *file, const api_identity *me, api_buf *intake)
 		cli_die("%s: %s", file, api_error_last());
 	api_buf_free(&ct);
 	m = &b->m;
+	/* once a store: a bundle is known by its manifest, whatever file
+	 * or encryption it came in */
+	{
+		unsigned char h[crypto_hash_sha256_BYTES];
+		char prev[API_CASE_ID_LEN + 1];
+		crypto_hash_sha256(h, b->manifest.ptr, b->manifest.len);
+		sodium_bin2hex(op->tag, sizeof op->tag, h, sizeof h);
+		op->file = file;
+		if (!op->duplicate) {
+			if (imported_as(op->s, op->tag, &op->seen, &op->have_seen,
+			    prev) < 0)
+				cli_die_lib();
+			if (prev[0])
+				cli_die("%s: this bundle was imported already, as case "
+				    "%s; --duplicate opens another case from it", file,
+				    prev);
+		}
+	}
 	fingerprint(fp, b->signer->pub.sign_pk);
 	sodium_bin2hex(sha, sizeof sha, b->sha256, sizeof b->sha256);
 	api_age_recipient_encode(rcpt, m->recipient);
@@ -287,6 +373,7 @@ main(int argc, char **argv)
 		{ "message", required_argument, NULL, 'm' },
 		{ "file", required_argument, NULL, 'F' },
 		{ "import", required_argument, NULL, 'I' },
+		{ "duplicate", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -319,6 +406,7 @@ main(int argc, char **argv)
 		case 'm': msg = optarg; break;
 		case 'F': file = optarg; break;
 		case 'I': bundle = optarg; break;
+		case 'D': op.duplicate = 1; break;
 		case 'h':
 			free(assign);
 			printf("api-new - open a case and print its ID\n");
@@ -331,7 +419,8 @@ main(int argc, char **argv)
 		default: free(assign); usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || (msg && file) || (bundle && (msg || file || op.date))) {
+	if (optind != argc || (msg && file) || (bundle && (msg || file || op.date)) ||
+	    (op.duplicate && !bundle)) {
 		free(assign);
 		usage(stderr);
 		return 2;
@@ -358,7 +447,8 @@ main(int argc, char **argv)
 
 	api_date_format(today, api_date_today());
 	if (bundle) {
-		op.bundle = import(bundle, op.me, &text);
+		op.s = s;
+		op.bundle = import(bundle, op.me, &text, &op);
 		op.body = (const char *)text.ptr;
 		op.bodylen = text.len;
 		if ((op.imported = calloc(op.bundle->m.nrec + 1,

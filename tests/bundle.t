@@ -7,7 +7,8 @@
 # event; the round trip byte for byte with the provenance in the intake;
 # a bundle for another recipient, truncated, tampered, short of a record
 # or with a forged manifest refused in one line with the store unchanged;
-# and no canary on disk in either store.
+# the same bundle imported twice refused, naming the case it became,
+# unless --duplicate; and no canary on disk in either store.
 . "$(dirname "$0")/lib.sh"
 
 umask 077
@@ -85,9 +86,14 @@ run api-status -i cw.id "$ID" --schedule review 2026-03-04 --recipient "$RX"
 ok $? "api-status --recipient only with a consent kind"
 
 # --- bad arguments -------------------------------------------------------------
+before=$(refs "$A")
 run api-export -i cw.id --bundle --recipient age1nope -o b0.age "$ID"
-[ $? = 2 ] && err1 "age1nope: not an age1 recipient" && [ ! -e b0.age ]
-ok $? "a recipient that is not an age1 key"
+[ $? = 2 ] && err1 "age1nope: not an age1 recipient" && [ ! -e b0.age ] &&
+	[ ! -s "$W/out" ] && [ "$(refs "$A")" = "$before" ]
+ok $? "a recipient that is not an age1 key: exit 2, one line naming it, no file, store unchanged"
+run api-export -i cw.id --bundle --recipient "$(cut -d' ' -f3- rx.pub)" "$ID"
+[ $? = 2 ] && err1 "not an age1 recipient" && [ ! -s "$W/out" ] && [ "$(refs "$A")" = "$before" ]
+ok $? "an SSH public key as the recipient: the same, nothing on stdout"
 run api-export -i cw.id --bundle --recipient "$RX" --override-consent -o b0.age "$ID"
 [ $? = 2 ] && err1 "needs --reason" && [ ! -e b0.age ]
 ok $? "--override-consent without --reason"
@@ -255,6 +261,32 @@ done
 ok $? "each imported note holds its record byte for byte (SHA-256 as listed)"
 api-status -i rx.id "$N" 2> /dev/null | grep -q "	intake	"
 ok $? "the new case starts in intake"
+[ "$(git -C "$Z" log -1 --format=%B main | sed -n 's/^Api-Bundle: //p')" = \
+	"$(sha256sum $M | cut -d' ' -f1)" ]
+ok $? "the import's commit names the bundle by its manifest's SHA-256 (Api-Bundle)"
+
+# --- the same bundle again ---------------------------------------------------------
+zbefore=$(refs "$Z")
+run api-new -i rx.id --import b.age
+[ $? = 1 ] && [ ! -s "$W/out" ] && oneline "$W/err" &&
+	grep -q "^api-new: b.age: this bundle was imported already, as case $N; --duplicate" "$W/err" &&
+	[ "$(refs "$Z")" = "$zbefore" ]
+_v=$?
+ok $_v "the same bundle again: refused in one line naming the case it became, store unchanged"
+[ $_v = 0 ] || diag "$(cat "$W/err")"
+age -d -i rx.key b.age | age -r "$RX" -o b-again.age 2> /dev/null &&
+	! cmp -s b.age b-again.age
+run api-new -i rx.id --import b-again.age
+[ $? = 1 ] && grep -q "imported already, as case $N" "$W/err" && [ "$(refs "$Z")" = "$zbefore" ]
+ok $? "... and encrypted anew (another file, the same manifest): refused the same"
+run api-new -i rx.id --duplicate -m text
+[ $? = 2 ] && [ "$(refs "$Z")" = "$zbefore" ]
+ok $? "--duplicate without --import: a usage error"
+N2=$(api-new -i rx.id --import b.age --duplicate 2> "$W/err")
+[ $? = 0 ] && api_case_id "$N2" && [ "$N2" != "$N" ] &&
+	api-show --no-pager -i rx.id "$N2" 2> /dev/null | grep -q "Source case: $ID"
+ok $? "--duplicate: a second case from it, on purpose"
+
 api-verify -C "$Z" > /dev/null 2>&1 && api-verify -C "$A" > /dev/null 2>&1 &&
 	git -C "$Z" fsck --strict > /dev/null 2>&1 && git -C "$A" fsck --strict > /dev/null 2>&1
 ok $? "api-verify and git fsck --strict pass on both stores"
