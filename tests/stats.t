@@ -247,6 +247,12 @@ ok $? "30 per-case rows, each under an 8-character random code"
 	[ "$(awk -F'\t' '$1 == "case" && $3 == "closed" && $4 == "2025-06"' svc.tsv | wc -l)" -eq 6 ] &&
 	[ "$(awk -F'\t' '$1 == "case" && $3 == "reason" && $4 == "completed"' svc.tsv | wc -l)" -eq 6 ]
 ok $? "rows: 12 opened 2025-01, 6 closed 2025-06 as completed"
+[ "$(awk -F'\t' '$1 == "case" && $3 ~ /^(opened|closed)$/ && $4 !~ /^([0-9][0-9][0-9][0-9]-[0-9][0-9]|x|-|before)$/' svc.tsv | wc -l)" -eq 0 ] &&
+	[ "$(awk -F'\t' '$1 == "case" && $3 ~ /^(opened|closed)$/ && $4 ~ /^2025-[0-9][0-9]$/' svc.tsv | wc -l)" -ge 30 ] &&
+	! grep -v '^export' svc.tsv | grep -qE '[0-9]{4}-[0-9]{2}-[0-9]{2}'
+ok $? "rows: dates only as months (YYYY-MM), no day anywhere but the window's own lines"
+[ "$(awk -F'\t' '$1 == "case" { print $3 }' svc.tsv | sort -u | tr '\n' ' ')" = "closed contacts opened phase reason referral " ]
+ok $? "rows: only opened, closed, phase, referral, reason, contacts: no text, ID or handle field"
 [ "$(awk -F'\t' '$1 == "case" && $3 == "phase" && $4 == "x"' svc.tsv | wc -l)" -eq 2 ] &&
 	[ "$(awk -F'\t' '$1 == "case" && $3 == "referral" && $4 == "x"' svc.tsv | wc -l)" -eq 8 ] &&
 	[ "$(awk -F'\t' '$1 == "case" && $3 == "referral" && $4 == "court"' svc.tsv | wc -l)" -eq 0 ] &&
@@ -316,9 +322,12 @@ cp out k31.tsv
 	! grep -q "^case$TAB" k31.tsv
 ok $? "--min-cell 31, above the number of cases: no number published, no rows"
 before=$(refs)
-run api-export -i svc1.id --stats --min-cell 0
-[ $? -eq 2 ] && [ ! -s out ] && [ "$(refs)" = "$before" ]
-ok $? "--min-cell 0: a usage error"
+n1=$(nlog)
+run api-export -i svc1.id --stats --min-cell 0 -o "$W/k0.tsv"
+[ $? -eq 2 ] && [ ! -s out ] && oneline err &&
+	grep -qx 'api-export: --min-cell 0: give a whole number of at least 1' err &&
+	[ "$(refs)" = "$before" ] && [ "$(nlog)" -eq "$n1" ] && [ ! -e k0.tsv ]
+ok $? "--min-cell 0: exit 2, one line naming it, no file, nothing read or logged"
 
 # --- --from and --to ---------------------------------------------------------------
 stats svc1.id --from 2025-07-01 --to 2025-12-31
