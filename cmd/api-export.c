@@ -723,9 +723,6 @@ static FILE *
 open_out(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	char parent[4096];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
 	FILE *f;
 
 	if (fd < 0)
@@ -733,13 +730,7 @@ open_out(const char *path)
 		    " (api-export writes only a new file)" : "");
 	out_partial = path;
 	atexit(out_cleanup);
-	/* others may list the folder: they see the name, and the file
-	 * itself if anything loosens its mode later */
-	snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path +
-	    (slash == path)) : 1, slash ? path : ".");
-	if (stat(parent, &st) == 0 && (st.st_mode & S_IROTH))
-		fprintf(stderr, "api-export: warning: %s is in %s, which everyone "
-		    "on this machine can read\n", path, parent);
+	warn_public(path);
 	if ((f = fdopen(fd, "w")) == NULL)
 		cli_die("%s: %s", path, strerror(errno));
 	return f;

@@ -823,6 +823,22 @@ st_print(FILE *f, const struct st_out *o, enum stats_fmt fmt)
 	}
 }
 
+/* A file made for the user in a folder that others may list: they see
+ * its name, and the file itself if anything loosens its mode later. */
+static void
+warn_public(const char *path)
+{
+	char parent[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path +
+	    (slash == path)) : 1, slash ? path : ".");
+	if (stat(parent, &st) == 0 && (st.st_mode & S_IROTH))
+		fprintf(stderr, "api-export: warning: %s is in %s, which everyone "
+		    "on this machine can read\n", path, parent);
+}
+
 /* --svg FILE while it is not complete: removed when the program dies */
 static const char *st_svg_partial;
 
@@ -1042,6 +1058,7 @@ stats_run(api_store *s, const api_identity *me, const api_conf *conf,
 			cli_die("--svg %s: %s", o->svg, strerror(errno));
 		st_svg_partial = o->svg;
 		atexit(st_svg_cleanup);
+		warn_public(o->svg);
 	}
 	for (size_t i = 0; i < r.n; i++)
 		if (r.v[i].state == 1 && api_reads_add(&reads, r.v[i].id) < 0)

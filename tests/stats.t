@@ -374,6 +374,12 @@ stats svc1.id --to 2025-12-31 --svg chart.svg
 [ $? -eq 0 ] && [ -s out ] && [ "$(stat -c %a chart.svg)" = 600 ] &&
 	grep -q '<polyline' chart.svg && ! grep -qi total chart.svg
 ok $? "--svg FILE: a chart, 0600, lines and no total"
+[ "$(grep -c '^api-export: warning: chart.svg is in \., which everyone on this machine can read$' err)" -eq 1 ]
+ok $? "--svg in a folder everyone can read (the work folder, 0755): one warning naming it"
+mkdir -m 700 private
+stats svc1.id --to 2025-12-31 --svg private/chart.svg -o private/s.tsv
+[ $? -eq 0 ] && [ -s private/chart.svg ] && [ ! -s err ]
+ok $? "--svg and -o in a private folder: no warning"
 if have xmllint; then
 	xmllint --noout chart.svg 2> err
 	ok $? "--svg: well-formed XML (xmllint)"
