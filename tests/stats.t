@@ -276,6 +276,19 @@ grep -q CANARY svc.tsv && leak=1
 ok $? "no case ID, handle, note text, rare referral source or partner in the output"
 
 # --- who may run it -------------------------------------------------------------
+# the service and auditor identities read events only: no note opens to them
+c1=$(sed -n 1p ids)
+n1=$(git -C "$S" ls-tree --name-only "main:$(cdir "$c1")/notes" | sed -n '1s/\.md\.age$//p')
+bad=0
+for w in svc1 aud1; do
+	api-show --no-pager -i $w.id --raw "$c1" "$n1" > out 2> err && bad=1
+	[ -s out ] && bad=1
+	grep -q "$w is not on the team of case $c1" err || bad=1
+	api-search --identity $w.id -l -i intake > out 2> err
+	[ $? -eq 1 ] && [ ! -s out ] || bad=1
+done
+[ -n "$n1" ] && [ $bad -eq 0 ]
+ok $? "svc1 and aud1, who ran the statistics, open no note: api-show refuses, api-search finds none"
 stats aud1.id --to 2025-12-31
 [ $? -eq 0 ] && [ "$(tables out)" = "$(tables svc.tsv)" ]
 ok $? "aud1 (auditor): the same statistics"
