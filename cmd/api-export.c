@@ -271,6 +271,8 @@ struct kase {
 	struct item *v;
 	size_t n;
 	long first, last;            /* the dates of the records */
+	long *contacts;              /* the dates of the contact events */
+	size_t ncontacts;
 };
 
 static void
@@ -399,7 +401,7 @@ out_fmt(api_buf *o, const char *fmt, ...)
 	out_str(o, buf);
 }
 
-/* Phases as bands over time, contacts (notes) as ticks, in inline SVG. */
+/* Phases as bands over time, contact events as ticks, in inline SVG. */
 static void
 timeline(api_buf *o, const struct kase *k, const api_conf *conf)
 {
@@ -435,17 +437,18 @@ timeline(api_buf *o, const struct kase *k, const api_conf *conf)
 			from = d;
 		}
 	}
-	for (size_t i = 0; i < k->n; i++)
-		if (strcmp(k->v[i].kind, "notes") == 0)
-			out_fmt(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"56\" y2=\"72\" "
-			    "stroke=\"#333\" stroke-width=\"1.5\"/>\n", X(k->v[i].date),
-			    X(k->v[i].date));
+	/* a tick per contact event: a meeting, not every note (an imported
+	 * record is a note, and no contact) */
+	for (size_t i = 0; i < k->ncontacts; i++)
+		out_fmt(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"56\" y2=\"72\" "
+		    "stroke=\"#333\" stroke-width=\"1.5\"/>\n", X(k->contacts[i]),
+		    X(k->contacts[i]));
 	date(d0, t0);
 	date(d1, t1);
 	out_fmt(o, "<text x=\"%.0f\" y=\"92\" font-size=\"11\">%s</text>"
 	    "<text x=\"%.0f\" y=\"92\" font-size=\"11\" text-anchor=\"end\">%s"
 	    "</text><text x=\"%.0f\" y=\"106\" font-size=\"10\" fill=\"#555\">"
-	    "bands: phases; ticks: notes</text>\n", X0, d0, X0 + W, d1, X0);
+	    "bands: phases; ticks: contacts</text>\n", X0, d0, X0 + W, d1, X0);
 	out_str(o, "</svg></figure>\n");
 #undef X
 }
@@ -694,8 +697,24 @@ read_case(api_store *s, const api_identity *me, struct kase *k)
 
 	if (api_case_load(s, k->id, &cs) < 0 || api_case_unlock(cs, me) < 0 ||
 	    api_case_state_load(cs, me, &k->st) < 0 ||
-	    load_items(s, cs, me, NULL, &k->v, &k->n) < 0)
+	    load_items(s, cs, me, NULL, 1, &k->v, &k->n) < 0)
 		cli_die_lib();
+	/* the contact events, which repeat the notes, only for the
+	 * timeline: their dates */
+	if ((k->contacts = calloc(k->n + 1, sizeof *k->contacts)) == NULL)
+		cli_die("out of memory");
+	size_t kept = 0;
+	for (size_t i = 0; i < k->n; i++) {
+		const char *t = api_record_get(&k->v[i].r, "Type");
+		if (strcmp(k->v[i].kind, "events") == 0 && t &&
+		    strcmp(t, "contact") == 0) {
+			k->contacts[k->ncontacts++] = k->v[i].date;
+			api_record_free(&k->v[i].r);
+			free(k->v[i].name);
+		} else
+			k->v[kept++] = k->v[i];
+	}
+	k->n = kept;
 	k->first = k->last = -1;
 	for (size_t i = 0; i < k->n; i++) {
 		if (k->first < 0 || k->v[i].date < k->first)
@@ -1281,6 +1300,7 @@ main(int argc, char **argv)
 		    "says, and delete it when done\n", nk, nk == 1 ? "" : "s", outp);
 	for (size_t i = 0; i < nk; i++) {
 		items_free(ks[i].v, ks[i].n);
+		free(ks[i].contacts);
 		api_team_free(&ks[i].team);
 	}
 	free(ks);

@@ -177,7 +177,7 @@ main(int argc, char **argv)
 		refuse(s, me, api_case_id(cs));
 	if (rc == 0)         /* logged before anything is decrypted and shown */
 		cli_readlog_one(s, me, "api-show", purpose, api_case_id(cs));
-	if (rc < 0 || load_items(s, cs, me, want, &v, &n) < 0)
+	if (rc < 0 || load_items(s, cs, me, want, 0, &v, &n) < 0)
 		cli_die_lib();
 
 	if (want && n > 1)

@@ -40,6 +40,7 @@ struct loader {
 	int *rc;
 	char (*err)[512];
 	size_t n;
+	int contacts;                        /* keep the contact events */
 	_Atomic size_t next;
 };
 
@@ -69,9 +70,10 @@ load_one(struct loader *l, api_case *c, size_t i)
 	if ((d = api_record_get(&it->r, "Date")) == NULL ||
 	    api_date_parse(d, &it->date) < 0)
 		it->date = 0;
-	/* contact events repeat the notes: left out */
+	/* contact events repeat the notes: left out, unless asked for */
 	t = api_record_get(&it->r, "Type");
-	if (strcmp(it->kind, "events") == 0 && t && strcmp(t, "contact") == 0)
+	if (!l->contacts && strcmp(it->kind, "events") == 0 && t &&
+	    strcmp(t, "contact") == 0)
 		l->rc[i] = 1;
 }
 
@@ -91,11 +93,11 @@ load_work(void *ctx, api_store *s)
 		api_case_free(c);
 }
 
-/* Decrypts every note and event (but contacts, which repeat the notes),
- * or only the one named want, sorted by date. */
+/* Decrypts every note and event (but contacts, which repeat the notes,
+ * unless contacts is 1), or only the one named want, sorted by date. */
 static int
 load_items(api_store *s, api_case *c, const api_identity *me,
-    const char *want, struct item **v, size_t *n)
+    const char *want, int contacts, struct item **v, size_t *n)
 {
 	static const char *kinds[] = { "notes", "events" };
 	struct loader l;
@@ -107,6 +109,7 @@ load_items(api_store *s, api_case *c, const api_identity *me,
 	l.s = s;
 	l.c = c;
 	l.me = me;
+	l.contacts = contacts;
 	*v = NULL;
 	*n = 0;
 	for (int kind = 0; kind < 2; kind++) {

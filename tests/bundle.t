@@ -259,6 +259,10 @@ for nf in $(git -C "$Z" ls-tree --name-only "main:$(cdir "$N")/notes"); do
 done
 [ $bad = 0 ] && [ $n = "$(grep -c '^record ' $M)" ]
 ok $? "each imported note holds its record byte for byte (SHA-256 as listed)"
+API_DIR=$Z api-export -i rx.id --to html "$N" > n.html 2> /dev/null &&
+	[ "$(grep -c '<svg' n.html)" -eq 1 ] && ! grep -q '<line ' n.html &&
+	grep -q 'ticks: contacts' n.html && [ "$(grep -c '<h3>.* note: imported' n.html)" -ge 10 ]
+ok $? "its timeline: no contact tick, though it holds the imported notes (no meeting took place)"
 api-status -i rx.id "$N" 2> /dev/null | grep -q "	intake	"
 ok $? "the new case starts in intake"
 [ "$(git -C "$Z" log -1 --format=%B main | sed -n 's/^Api-Bundle: //p')" = \

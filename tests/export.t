@@ -318,8 +318,8 @@ svg A.html > a.svg
 ok $? "html: an inline SVG timeline with one band per phase period (intake, active, paused, active)"
 xs=$(grep -o '<rect x="[0-9.]*"' a.svg | grep -o '[0-9.]*')
 [ "$(printf '%s\n' $xs | sort -n)" = "$(printf '%s\n' $xs)" ] &&
-	[ "$(grep -c '<line ' a.svg)" -eq 8 ]
-ok $? "html: the bands in time order, one tick per note (8)"
+	[ "$(grep -c '<line ' a.svg)" -eq 8 ] && grep -q 'ticks: contacts' a.svg
+ok $? "html: the bands in time order, one tick per contact event (8: the intake, 7 notes)"
 if have chromium; then
 	# as root Chromium runs only without its sandbox; its profile and
 	# temporary files stay in the test's work folder
