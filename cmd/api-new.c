@@ -42,11 +42,13 @@ usage(FILE *f)
  * The case a bundle was imported as: the Api-Case of the commit of main
  * whose Api-Bundle is tag (the SHA-256 of the bundle's manifest), from
  * main's tip down to, not into, *seen (all of main when !*have); "" if
- * none.  *seen becomes the tip.
+ * none.  *seen becomes the tip.  The walk goes newest first and stops at
+ * a commit older than since (seconds; 0: the whole history): a bundle
+ * is imported after it was exported.
  */
 static int
-imported_as(api_store *s, const char *tag, git_oid *seen, int *have,
-    char out[API_CASE_ID_LEN + 1])
+imported_as(api_store *s, const char *tag, int64_t since, git_oid *seen,
+    int *have, char out[API_CASE_ID_LEN + 1])
 {
 	git_repository *repo = api_store_repo(s);
 	git_revwalk *w = NULL;
@@ -58,7 +60,9 @@ imported_as(api_store *s, const char *tag, git_oid *seen, int *have,
 	snprintf(want, sizeof want, "\nApi-Bundle: %s\n", tag);
 	if (git_reference_name_to_id(&tip, repo, "refs/heads/main") < 0)
 		return API_OK;                   /* no case yet */
-	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push(w, &tip) < 0 ||
+	if (git_revwalk_new(&w, repo) < 0 ||
+	    git_revwalk_sorting(w, GIT_SORT_TIME) < 0 ||
+	    git_revwalk_push(w, &tip) < 0 ||
 	    (*have && git_revwalk_hide(w, seen) < 0)) {
 		git_revwalk_free(w);
 		return api_git_fail(API_EIO, "main");
@@ -68,6 +72,10 @@ imported_as(api_store *s, const char *tag, git_oid *seen, int *have,
 		const char *m, *p;
 		if (git_commit_lookup(&c, repo, &oid) < 0) {
 			rc = api_git_fail(API_EIO, git_oid_tostr_s(&oid));
+			break;
+		}
+		if (git_commit_time(c) < since) {
+			git_commit_free(c);
 			break;
 		}
 		m = git_commit_message(c);
@@ -219,7 +227,7 @@ build_case(void *ctx, api_tx *tx)
 	if (op->bundle && !op->duplicate) {
 		/* another import of it since the first look, under the lock */
 		char prev[API_CASE_ID_LEN + 1];
-		if ((rc = imported_as(op->s, op->tag, &op->seen, &op->have_seen,
+		if ((rc = imported_as(op->s, op->tag, 0, &op->seen, &op->have_seen,
 		    prev)) < 0)
 			goto out;
 		if (prev[0]) {
@@ -316,8 +324,17 @@ import(const char *file, const api_identity *me, api_buf *intake,
 		sodium_bin2hex(op->tag, sizeof op->tag, h, sizeof h);
 		op->file = file;
 		if (!op->duplicate) {
-			if (imported_as(op->s, op->tag, &op->seen, &op->have_seen,
-			    prev) < 0)
+			/* from a month before the export on: room enough for
+			 * the two machines' clocks to differ */
+			long day;
+			int64_t since = 0;
+			char d[11];
+			memcpy(d, m->exported, 10);
+			d[10] = '\0';
+			if (api_date_parse(d, &day) == 0 && day > 31)
+				since = (int64_t)(day - 31) * 86400;
+			if (imported_as(op->s, op->tag, since, &op->seen,
+			    &op->have_seen, prev) < 0)
 				cli_die_lib();
 			if (prev[0])
 				cli_die("%s: this bundle was imported already, as case "
