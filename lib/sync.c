@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1540,6 +1541,7 @@ struct seed {
 	const char *dpath;
 	unsigned char *buf;
 	int skipped;                 /* object files not copied */
+	unsigned long long room;     /* bytes the copy may still take */
 };
 
 static int
@@ -1568,12 +1570,13 @@ seed_file(struct seed *sd, int sdir, int ddir, const char *sub,
 	/* (O_NONBLOCK: a FIFO named as an object must not hang the clone) */
 	if ((in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC)) < 0 || fstat(in, &st) < 0 ||
-	    !S_ISREG(st.st_mode)) {
+	    !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > sd->room) {
 		if (in >= 0)
 			close(in);
 		sd->skipped++;
 		return 0;
 	}
+	sd->room -= (unsigned long long)st.st_size;
 	snprintf(path, sizeof path, "%s/%s/%s", sd->dpath, sub, name);
 	if ((o.fd = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0444)) < 0) {
@@ -1820,7 +1823,8 @@ seed_local(const char *path, git_repository *repo)
 {
 	git_repository *src = NULL;
 	char sobj[PATH_MAX], dobj[PATH_MAX];
-	struct seed sd = { -1, -1, dobj, NULL, 0 };
+	struct seed sd = { -1, -1, dobj, NULL, 0, 0 };
+	struct statvfs vfs;
 	struct stat st;
 	int rc = 0, keep = 0;
 
@@ -1842,8 +1846,15 @@ seed_local(const char *path, git_repository *repo)
 	}
 	if ((sd.dst = open(dobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		rc = api_error_set(API_EIO, "%s: %s", dobj, strerror(errno));
+	else if (fstatvfs(sd.dst, &vfs) < 0)
+		sd.skipped++;
 	else if ((sd.buf = malloc(SEED_BUF)) == NULL)
 		rc = api_error_set(API_ENOMEM, "out of memory");
+	/* at most half the room left on the clone's file system: a source
+	 * whose object files are larger (junk, a sparse file) is left to the
+	 * fetch, which brings only what the refs name */
+	else
+		sd.room = (unsigned long long)vfs.f_bavail * vfs.f_frsize / 2;
 	/* loose objects first: a gc on the server writes the pack that
 	 * holds them before it removes them */
 	for (int h = 0; h < 256 && rc == 0 && sd.skipped == 0; h++) {

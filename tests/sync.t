@@ -89,6 +89,21 @@ r=$?
 ok $r "api-clone of a store with an object file that is a link, and junk: nothing copied, all fetched, verified"
 [ $r -eq 0 ] || diag "$(cat err)"
 
+# an object file larger than half the room on the clone's file system
+# (a sparse file of 1 TiB named as a loose object): not copied, nothing
+# copied, the fetch brings what the refs name
+H=$T/huge.git
+cp -a "$SRV" "$H" && mkdir -p "$H/objects/ab" &&
+	truncate -s 1T "$H/objects/ab/cdef0123456789abcdef0123456789abcdef01"
+run api-clone "$H" "$T/h"
+[ $? -eq 0 ] && same main "$A" "$T/h" && dverified "$T/h" &&
+	[ ! -e "$T/h/objects/ab/cdef0123456789abcdef0123456789abcdef01" ] &&
+	[ "$(du -sk "$T/h" | cut -f1)" -lt 102400 ]
+r=$?
+ok $r "api-clone of a store with a 1 TiB sparse object file: not copied, all fetched, verified"
+[ $r -eq 0 ] || diag "$(cat err)"
+rm -rf "$H"
+
 # main's tip replaced by another object's file: the copy is refused
 tip=$(git -C "$T/corrupt.git" rev-parse main)
 tf=$T/corrupt.git/objects/$(echo "$tip" | cut -c1-2)/$(echo "$tip" | cut -c3-)
