@@ -40,42 +40,36 @@ usage(FILE *f)
 
 /*
  * The case a bundle was imported as: the Api-Case of the commit of main
- * whose Api-Bundle is tag (the SHA-256 of the bundle's manifest), from
- * main's tip down to, not into, *seen (all of main when !*have); "" if
- * none.  *seen becomes the tip.  The walk goes newest first and stops at
- * a commit older than since (seconds; 0: the whole history): a bundle
- * is imported after it was exported.
+ * whose Api-Bundle is tag (see bundle_tag), from main's tip down to, not
+ * into, *seen (all of main when !*have); "" if none.  *seen becomes the
+ * tip.  The whole history is read (no cut-off by date: the clocks of two
+ * programmes need not agree); an import is rare, and the walk reads only
+ * commits.
  */
 static int
-imported_as(api_store *s, const char *tag, int64_t since, git_oid *seen,
-    int *have, char out[API_CASE_ID_LEN + 1])
+imported_as(api_store *s, const char *tag, git_oid *seen, int *have,
+    char out[API_CASE_ID_LEN + 1])
 {
 	git_repository *repo = api_store_repo(s);
 	git_revwalk *w = NULL;
 	git_oid oid, tip;
 	char want[96];
-	int rc = API_OK;
+	int rc = API_OK, err = 0;
 
 	out[0] = '\0';
 	snprintf(want, sizeof want, "\nApi-Bundle: %s\n", tag);
 	if (git_reference_name_to_id(&tip, repo, "refs/heads/main") < 0)
 		return API_OK;                   /* no case yet */
-	if (git_revwalk_new(&w, repo) < 0 ||
-	    git_revwalk_sorting(w, GIT_SORT_TIME) < 0 ||
-	    git_revwalk_push(w, &tip) < 0 ||
+	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push(w, &tip) < 0 ||
 	    (*have && git_revwalk_hide(w, seen) < 0)) {
 		git_revwalk_free(w);
 		return api_git_fail(API_EIO, "main");
 	}
-	while (out[0] == '\0' && git_revwalk_next(&oid, w) == 0) {
+	while (out[0] == '\0' && (err = git_revwalk_next(&oid, w)) == 0) {
 		git_commit *c = NULL;
 		const char *m, *p;
 		if (git_commit_lookup(&c, repo, &oid) < 0) {
 			rc = api_git_fail(API_EIO, git_oid_tostr_s(&oid));
-			break;
-		}
-		if (git_commit_time(c) < since) {
-			git_commit_free(c);
 			break;
 		}
 		m = git_commit_message(c);
@@ -84,6 +78,9 @@ imported_as(api_store *s, const char *tag, int64_t since, git_oid *seen,
 			    p + 11);
 		git_commit_free(c);
 	}
+	/* a commit that cannot be read is not the end of the history */
+	if (rc == 0 && err != 0 && err != GIT_ITEROVER)
+		rc = api_git_fail(API_EIO, "main");
 	git_revwalk_free(w);
 	if (rc == 0) {
 		git_oid_cpy(seen, &tip);
@@ -225,9 +222,11 @@ build_case(void *ctx, api_tx *tx)
 			goto out;
 	}
 	if (op->bundle && !op->duplicate) {
-		/* another import of it since the first look, under the lock */
+		/* another import of it since the first look: main moves only
+		 * from the tip this write was built on (else it is built
+		 * again), so no import can slip in after this look */
 		char prev[API_CASE_ID_LEN + 1];
-		if ((rc = imported_as(op->s, op->tag, 0, &op->seen, &op->have_seen,
+		if ((rc = imported_as(op->s, op->tag, &op->seen, &op->have_seen,
 		    prev)) < 0)
 			goto out;
 		if (prev[0]) {
@@ -247,24 +246,18 @@ out:
 }
 
 /*
- * The case was not opened: put the keys ref back as it was if nobody
- * wrote to it since, else remove the envelope with another commit.  The
- * ref moves under the store's lock, as every write's does (a stale lock
- * file that a killed writer left is cleared, not met).
+ * The case was not opened: its envelopes are removed with another keys
+ * commit.  The ref is never moved back: keys commits have no parents, so
+ * the commit before ours is not the one ours was built on when another
+ * writer's came in between (two imports of one bundle at once: moving
+ * back dropped the winner's envelopes).
  */
 static void
-undo_key(api_store *s, struct op *op, const git_oid *old, const char *ours)
+undo_key(api_store *s, struct op *op)
 {
-	git_oid id;
-
-	if (git_oid_fromstr(&id, ours) < 0)
-		return;
-	if (api_ref_move(api_store_repo(s), API_KEYS_REF, old, &id,
-	    "api-new: case not opened") < 0) {
-		op->remove_key = 1;
-		(void)api_store_write_ref(s, op->me, API_KEYS_REF, API_WRITE_ROOT,
-		    build_key, op, NULL);
-	}
+	op->remove_key = 1;
+	(void)api_store_write_ref(s, op->me, API_KEYS_REF, API_WRITE_ROOT,
+	    build_key, op, NULL);
 }
 
 /* An assigned handle must be active staff who can work a case. */
@@ -297,6 +290,28 @@ fingerprint(char out[64], const unsigned char pk[32])
 	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 }
 
+/*
+ * The Api-Bundle trailer: HMAC-SHA-256 of the manifest under a key made
+ * from the recipient's secret key (the reader's: a bundle for another is
+ * refused), in hex.  The same bundle gives the same tag however it was
+ * encrypted; but whoever holds the manifest without that key, the sending
+ * programme among them, cannot tell from the history which case it
+ * became.
+ */
+static void
+bundle_tag(char out[65], const api_identity *me, const api_buf *manifest)
+{
+	static const char label[] = "api bundle tag";
+	unsigned char k[crypto_auth_hmacsha256_KEYBYTES];
+	unsigned char h[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256(k, (const unsigned char *)label,
+	    sizeof label - 1, me->age_sk);
+	crypto_auth_hmacsha256(h, manifest->ptr, manifest->len, k);
+	sodium_memzero(k, sizeof k);
+	sodium_bin2hex(out, 65, h, sizeof h);
+}
+
 /* --import: the bundle checked, and the intake that says where it came
  * from (the manifest and its signature in full, for the auditors) */
 static const api_bundle *
@@ -318,23 +333,12 @@ import(const char *file, const api_identity *me, api_buf *intake,
 	/* once a store: a bundle is known by its manifest, whatever file
 	 * or encryption it came in */
 	{
-		unsigned char h[crypto_hash_sha256_BYTES];
 		char prev[API_CASE_ID_LEN + 1];
-		crypto_hash_sha256(h, b->manifest.ptr, b->manifest.len);
-		sodium_bin2hex(op->tag, sizeof op->tag, h, sizeof h);
+		bundle_tag(op->tag, me, &b->manifest);
 		op->file = file;
 		if (!op->duplicate) {
-			/* from a month before the export on: room enough for
-			 * the two machines' clocks to differ */
-			long day;
-			int64_t since = 0;
-			char d[11];
-			memcpy(d, m->exported, 10);
-			d[10] = '\0';
-			if (api_date_parse(d, &day) == 0 && day > 31)
-				since = (int64_t)(day - 31) * 86400;
-			if (imported_as(op->s, op->tag, since, &op->seen,
-			    &op->have_seen, prev) < 0)
+			if (imported_as(op->s, op->tag, &op->seen, &op->have_seen,
+			    prev) < 0)
 				cli_die_lib();
 			if (prev[0])
 				cli_die("%s: this bundle was imported already, as case "
@@ -510,17 +514,13 @@ main(int argc, char **argv)
 		git_tree_free(root);
 	}
 	/* the key first: a case on main without its key could not be read */
-	git_oid old;
-	int had = git_reference_name_to_id(&old, api_store_repo(s),
-	    API_KEYS_REF) == 0;
-	char ours[GIT_OID_HEXSZ + 1];
 	if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
-	    build_key, &op, ours) < 0)
+	    build_key, &op, NULL) < 0)
 		cli_die_lib();
 	if (api_store_write(s, op.me, build_case, &op, NULL) < 0) {
 		char err[512];
 		snprintf(err, sizeof err, "%s", api_error_last());
-		undo_key(s, &op, had ? &old : NULL, ours);
+		undo_key(s, &op);
 		cli_die("%s", err);
 	}
 	printf("%s\n", op.id);

@@ -224,6 +224,7 @@ run api-new -i rx.id --import b.age -m text
 [ $? = 2 ] && [ "$(refs "$Z")" = "$zbefore" ]
 ok $? "--import takes no -m"
 
+cp -a "$Z" "$W/zrace.0" && cp -a "$Z" "$W/zrace.1" && cp -a "$Z" "$W/zrace.2"
 N=$(api-new -i rx.id --import b.age 2> "$W/err")
 ok $? "api-new --import"
 api_case_id() { echo "$1" | grep -qx '[0-9A-Z]\{10\}'; }
@@ -265,9 +266,19 @@ API_DIR=$Z api-export -i rx.id --to html "$N" > n.html 2> /dev/null &&
 ok $? "its timeline: no contact tick, though it holds the imported notes (no meeting took place)"
 api-status -i rx.id "$N" 2> /dev/null | grep -q "	intake	"
 ok $? "the new case starts in intake"
-[ "$(git -C "$Z" log -1 --format=%B main | sed -n 's/^Api-Bundle: //p')" = \
-	"$(sha256sum $M | cut -d' ' -f1)" ]
-ok $? "the import's commit names the bundle by its manifest's SHA-256 (Api-Bundle)"
+# Api-Bundle: HMAC-SHA-256 of the manifest under HMAC-SHA-256(the
+# recipient's X25519 secret key, "api bundle tag"), worked out here with
+# openssl from the age identity (bech32 decoded by perl)
+SK=$(grep '^AGE-SECRET-KEY-1' rx.key | perl -ne 'chomp; $_ = lc;
+	s/^age-secret-key-1//; $cs = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+	$b = ""; $b .= sprintf("%05b", index($cs, $_)) for split //, substr($_, 0, -6);
+	print unpack("H*", pack("B*", substr($b, 0, 256)))')
+TK=$(printf 'api bundle tag' | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$SK" -r | cut -d' ' -f1)
+TAG=$(openssl dgst -sha256 -mac HMAC -macopt "hexkey:$TK" -r < $M | cut -d' ' -f1)
+[ ${#SK} = 64 ] && [ ${#TAG} = 64 ] &&
+	[ "$(git -C "$Z" log -1 --format=%B main | sed -n 's/^Api-Bundle: //p')" = "$TAG" ] &&
+	! git -C "$Z" log --format=%B main | grep -q "$(sha256sum $M | cut -d' ' -f1)"
+ok $? "the import's commit names the bundle by a hash of its manifest keyed by the recipient (Api-Bundle), not by its plain SHA-256"
 
 # --- the same bundle again ---------------------------------------------------------
 zbefore=$(refs "$Z")
@@ -283,6 +294,29 @@ age -d -i rx.key b.age | age -r "$RX" -o b-again.age 2> /dev/null &&
 run api-new -i rx.id --import b-again.age
 [ $? = 1 ] && grep -q "imported already, as case $N" "$W/err" && [ "$(refs "$Z")" = "$zbefore" ]
 ok $? "... and encrypted anew (another file, the same manifest): refused the same"
+# two imports of the bundle at once, into copies made before the first
+# one: one opens the case, the other is refused, and the case keeps its
+# keys (the refused one removes only its own envelopes)
+bad=0
+for k in 0 1 2; do
+	R=$W/zrace.$k
+	(API_DIR=$R api-new -i rx.id --import b.age > r1.out 2> r1.err; echo $? > r1.rc) &
+	(API_DIR=$R api-new -i rx.id --import b.age > r2.out 2> r2.err; echo $? > r2.rc) &
+	wait
+	case "$(cat r1.rc)$(cat r2.rc)" in
+	01) WIN=$(cat r1.out); LOSE=r2.err ;;
+	10) WIN=$(cat r2.out); LOSE=r1.err ;;
+	*) bad=1; diag "race $k: exit $(cat r1.rc) and $(cat r2.rc)"; continue ;;
+	esac
+	grep -q "imported already, as case $WIN" "$LOSE" &&
+		API_DIR=$R api-show --no-pager -i rx.id "$WIN" 2> /dev/null |
+		grep -q "Source case: $ID" &&
+		[ "$(git -C "$R" log --format=%B main | grep -c '^Api-Bundle: ')" = 1 ] &&
+		api-verify -C "$R" > /dev/null 2>&1 || { bad=1; diag "race $k: $(cat "$LOSE")"; }
+done
+[ $bad = 0 ]
+ok $? "two imports of one bundle at once (3 rounds): one case, readable, the other refused"
+
 run api-new -i rx.id --duplicate -m text
 [ $? = 2 ] && [ "$(refs "$Z")" = "$zbefore" ]
 ok $? "--duplicate without --import: a usage error"
