@@ -1853,6 +1853,8 @@ seed_local(const char *path, git_repository *repo)
 	/* at most half the room left on the clone's file system: a source
 	 * whose object files are larger (junk, a sparse file) is left to the
 	 * fetch, which brings only what the refs name */
+	else if (vfs.f_frsize > 0 && vfs.f_bavail > ULLONG_MAX / vfs.f_frsize)
+		sd.room = ULLONG_MAX / 2;    /* (no file system is that large) */
 	else
 		sd.room = (unsigned long long)vfs.f_bavail * vfs.f_frsize / 2;
 	/* loose objects first: a gc on the server writes the pack that

@@ -90,18 +90,22 @@ ok $r "api-clone of a store with an object file that is a link, and junk: nothin
 [ $r -eq 0 ] || diag "$(cat err)"
 
 # an object file larger than half the room on the clone's file system
-# (a sparse file of 1 TiB named as a loose object): not copied, nothing
-# copied, the fetch brings what the refs name
+# (a sparse file as large as all the room, named as a loose object): not
+# copied, nothing copied, the fetch brings what the refs name
 H=$T/huge.git
-cp -a "$SRV" "$H" && mkdir -p "$H/objects/ab" &&
-	truncate -s 1T "$H/objects/ab/cdef0123456789abcdef0123456789abcdef01"
-run api-clone "$H" "$T/h"
-[ $? -eq 0 ] && same main "$A" "$T/h" && dverified "$T/h" &&
-	[ ! -e "$T/h/objects/ab/cdef0123456789abcdef0123456789abcdef01" ] &&
-	[ "$(du -sk "$T/h" | cut -f1)" -lt 102400 ]
-r=$?
-ok $r "api-clone of a store with a 1 TiB sparse object file: not copied, all fetched, verified"
-[ $r -eq 0 ] || diag "$(cat err)"
+cp -a "$SRV" "$H" && mkdir -p "$H/objects/ab"
+free=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
+if truncate -s "$((free + 1024))K" "$H/objects/ab/cdef0123456789abcdef0123456789abcdef01" 2> /dev/null; then
+	run api-clone "$H" "$T/h"
+	[ $? -eq 0 ] && same main "$A" "$T/h" && dverified "$T/h" &&
+		[ ! -e "$T/h/objects/ab/cdef0123456789abcdef0123456789abcdef01" ] &&
+		[ "$(du -sk "$T/h" | cut -f1)" -lt 102400 ]
+	r=$?
+	ok $r "api-clone of a store with a sparse object file larger than the free space: not copied, all fetched, verified"
+	[ $r -eq 0 ] || diag "$(cat err)"
+else
+	skip "a sparse file of ${free} KiB cannot be made here"
+fi
 rm -rf "$H"
 
 # main's tip replaced by another object's file: the copy is refused
