@@ -25,6 +25,8 @@ struct op {
 	api_store *s;
 	git_oid seen;                        /* main, searched for tag */
 	int have_seen;
+	git_oid kbase;                       /* the keys our write replaced */
+	int have_kbase;
 	int has_cases;                       /* main has a cases/ tree */
 };
 
@@ -112,6 +114,11 @@ build_key(void *ctx, api_tx *tx)
 	if (rc == 0)
 		return api_error_set(API_EEXIST, "case %s already has keys",
 		    op->id);
+	/* the keys this write replaces, to put back on undo: read after the
+	 * base was, so that when the ref moved in between, the write's
+	 * compare-and-swap fails and this is read again */
+	op->have_kbase = git_reference_name_to_id(&op->kbase,
+	    api_store_repo(op->s), API_KEYS_REF) == 0;
 	/* a copy of a store without its keys ref (a plain git clone): a
 	 * new one here would replace the keys of every case when pushed */
 	if (api_tx_is_root(tx) && op->has_cases)
@@ -246,18 +253,27 @@ out:
 }
 
 /*
- * The case was not opened: its envelopes are removed with another keys
- * commit.  The ref is never moved back: keys commits have no parents, so
- * the commit before ours is not the one ours was built on when another
- * writer's came in between (two imports of one bundle at once: moving
- * back dropped the winner's envelopes).
+ * The case was not opened: put the keys ref back to the commit our write
+ * replaced if nobody wrote to it since, else remove the envelopes with
+ * another commit.  Keys commits have no parents: the commit to go back to
+ * is the one recorded while our write was built, not the ref as it was
+ * when api-new began (when another writer came in between, as two
+ * imports of one bundle at once do, going back that far dropped the
+ * other's envelopes).  The ref moves under the store's lock, as every
+ * write's does.
  */
 static void
-undo_key(api_store *s, struct op *op)
+undo_key(api_store *s, struct op *op, const char *ours)
 {
-	op->remove_key = 1;
-	(void)api_store_write_ref(s, op->me, API_KEYS_REF, API_WRITE_ROOT,
-	    build_key, op, NULL);
+	git_oid id;
+
+	if (git_oid_fromstr(&id, ours) < 0 ||
+	    api_ref_move(api_store_repo(s), API_KEYS_REF, op->have_kbase ?
+	    &op->kbase : NULL, &id, "api-new: case not opened") < 0) {
+		op->remove_key = 1;
+		(void)api_store_write_ref(s, op->me, API_KEYS_REF, API_WRITE_ROOT,
+		    build_key, op, NULL);
+	}
 }
 
 /* An assigned handle must be active staff who can work a case. */
@@ -514,13 +530,15 @@ main(int argc, char **argv)
 		git_tree_free(root);
 	}
 	/* the key first: a case on main without its key could not be read */
+	char ours[GIT_OID_HEXSZ + 1];
+	op.s = s;
 	if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
-	    build_key, &op, NULL) < 0)
+	    build_key, &op, ours) < 0)
 		cli_die_lib();
 	if (api_store_write(s, op.me, build_case, &op, NULL) < 0) {
 		char err[512];
 		snprintf(err, sizeof err, "%s", api_error_last());
-		undo_key(s, &op);
+		undo_key(s, &op, ours);
 		cli_die("%s", err);
 	}
 	printf("%s\n", op.id);
