@@ -705,9 +705,7 @@ read_case(api_store *s, const api_identity *me, struct kase *k)
 		cli_die("out of memory");
 	size_t kept = 0;
 	for (size_t i = 0; i < k->n; i++) {
-		const char *t = api_record_get(&k->v[i].r, "Type");
-		if (strcmp(k->v[i].kind, "events") == 0 && t &&
-		    strcmp(t, "contact") == 0) {
+		if (item_is_contact(&k->v[i])) {
 			k->contacts[k->ncontacts++] = k->v[i].date;
 			api_record_free(&k->v[i].r);
 			free(k->v[i].name);

@@ -20,7 +20,7 @@ struct op {
 	const api_bundle *bundle;            /* --import */
 	char (*imported)[API_OBJ_ID_LEN + 1];  /* a note ID per record */
 	const char *file;                    /* its file */
-	char tag[65];                        /* SHA-256 of its manifest */
+	char tag[65];                        /* its Api-Bundle (bundle_tag) */
 	int duplicate;                       /* --duplicate */
 	api_store *s;
 	git_oid seen;                        /* main, searched for tag */
@@ -89,6 +89,26 @@ imported_as(api_store *s, const char *tag, git_oid *seen, int *have,
 		*have = 1;
 	}
 	return rc;
+}
+
+/* 0, or API_EEXIST naming the case the bundle was imported as (unless
+ * --duplicate); main is read from where the last look stopped. */
+static int
+not_imported(struct op *op)
+{
+	char prev[API_CASE_ID_LEN + 1];
+	int rc;
+
+	if (op->duplicate)
+		return 0;
+	if ((rc = imported_as(op->s, op->tag, &op->seen, &op->have_seen,
+	    prev)) < 0)
+		return rc;
+	if (prev[0])
+		return api_error_set(API_EEXIST, "%s: this bundle was imported "
+		    "already, as case %s; --duplicate opens another case from it",
+		    op->file, prev);
+	return 0;
 }
 
 /* The case's key envelopes on API_KEYS_REF (or their removal, to undo). */
@@ -228,21 +248,11 @@ build_case(void *ctx, api_tx *tx)
 		if ((rc = put_record(tx, path, contact, NULL, 0, epk)) < 0)
 			goto out;
 	}
-	if (op->bundle && !op->duplicate) {
-		/* another import of it since the first look: main moves only
-		 * from the tip this write was built on (else it is built
-		 * again), so no import can slip in after this look */
-		char prev[API_CASE_ID_LEN + 1];
-		if ((rc = imported_as(op->s, op->tag, &op->seen, &op->have_seen,
-		    prev)) < 0)
-			goto out;
-		if (prev[0]) {
-			rc = api_error_set(API_EEXIST, "%s: this bundle was imported "
-			    "already, as case %s; --duplicate opens another case "
-			    "from it", op->file, prev);
-			goto out;
-		}
-	}
+	/* another import of the bundle since the first look: main moves
+	 * only from the tip this write was built on (else it is built
+	 * again), so no import can slip in after this look */
+	if (op->bundle && (rc = not_imported(op)) < 0)
+		goto out;
 	rc = api_tx_message(tx, "new: case opened", "new", op->id, op->note);
 	if (rc == 0 && op->bundle)
 		rc = api_tx_trailer(tx, "Api-Bundle", op->tag);
@@ -348,20 +358,10 @@ import(const char *file, const api_identity *me, api_buf *intake,
 	m = &b->m;
 	/* once a store: a bundle is known by its manifest, whatever file
 	 * or encryption it came in */
-	{
-		char prev[API_CASE_ID_LEN + 1];
-		bundle_tag(op->tag, me, &b->manifest);
-		op->file = file;
-		if (!op->duplicate) {
-			if (imported_as(op->s, op->tag, &op->seen, &op->have_seen,
-			    prev) < 0)
-				cli_die_lib();
-			if (prev[0])
-				cli_die("%s: this bundle was imported already, as case "
-				    "%s; --duplicate opens another case from it", file,
-				    prev);
-		}
-	}
+	bundle_tag(op->tag, me, &b->manifest);
+	op->file = file;
+	if (not_imported(op) < 0)
+		cli_die_lib();
 	fingerprint(fp, b->signer->pub.sign_pk);
 	sodium_bin2hex(sha, sizeof sha, b->sha256, sizeof b->sha256);
 	api_age_recipient_encode(rcpt, m->recipient);
@@ -463,6 +463,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	s = cli_store(dir);
+	op.s = s;
 	if (api_store_staff(s, &l) < 0)
 		cli_die_lib();
 	op.staff = &l;
@@ -484,7 +485,6 @@ main(int argc, char **argv)
 
 	api_date_format(today, api_date_today());
 	if (bundle) {
-		op.s = s;
 		op.bundle = import(bundle, op.me, &text, &op);
 		op.body = (const char *)text.ptr;
 		op.bodylen = text.len;
@@ -531,7 +531,6 @@ main(int argc, char **argv)
 	}
 	/* the key first: a case on main without its key could not be read */
 	char ours[GIT_OID_HEXSZ + 1];
-	op.s = s;
 	if (api_store_write_ref(s, op.me, API_KEYS_REF, API_WRITE_ROOT,
 	    build_key, &op, ours) < 0)
 		cli_die_lib();

@@ -44,13 +44,22 @@ struct loader {
 	_Atomic size_t next;
 };
 
+/* A contact event: it repeats a note (a meeting took place). */
+static int
+item_is_contact(const struct item *it)
+{
+	const char *t = api_record_get(&it->r, "Type");
+
+	return strcmp(it->kind, "events") == 0 && t && strcmp(t, "contact") == 0;
+}
+
 /* Record i into l->v[i]; its code in l->rc[i], a failure's message in
  * l->err[i] (messages are per thread). */
 static void
 load_one(struct loader *l, api_case *c, size_t i)
 {
 	struct item *it = &l->v[i];
-	const char *t, *d;
+	const char *d;
 	int rc;
 
 	if ((rc = api_case_read(c, l->me, it->kind, it->name, &it->r)) ==
@@ -71,9 +80,7 @@ load_one(struct loader *l, api_case *c, size_t i)
 	    api_date_parse(d, &it->date) < 0)
 		it->date = 0;
 	/* contact events repeat the notes: left out, unless asked for */
-	t = api_record_get(&it->r, "Type");
-	if (!l->contacts && strcmp(it->kind, "events") == 0 && t &&
-	    strcmp(t, "contact") == 0)
+	if (!l->contacts && item_is_contact(it))
 		l->rc[i] = 1;
 }
 

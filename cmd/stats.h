@@ -294,10 +294,7 @@ st_work(void *ctx, api_store *s)
 	size_t i;
 
 	plain.secret = 1;
-	if (r->pass == 1 && (api_age_keys_new(&keys) < 0 ||
-	    api_age_keys_add_x25519_pk(keys, r->me->age_sk, r->me->age_pk,
-	    API_AGE_PK_KNOWN) < 0)) {
-		api_age_keys_free(keys);
+	if (r->pass == 1 && api_identity_keys(r->me, &keys) < 0) {
 		atomic_store(&r->nomem, 1);
 		return;
 	}

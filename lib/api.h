@@ -295,6 +295,9 @@ int api_handle_valid(const char *h);
 
 int api_identity_generate(api_identity **out, const char *handle);
 void api_identity_free(api_identity *id);
+/* A new key list holding the identity's age key, with its public key as
+ * loaded (no base-point multiplication); *out is NULL on failure. */
+int api_identity_keys(const api_identity *me, api_age_keys **out);
 
 /*
  * Where an identity is: the explicit path, else $API_IDENTITY, else
@@ -571,6 +574,8 @@ typedef struct api_record {
 	size_t bodylen;
 } api_record;
 int api_text_check(const void *text, size_t len, const char *what);
+/* 1 when s is exactly n lower-case hex digits (git's object names). */
+int api_hex_valid(const char *s, size_t n);
 /* Appends "key: value\n" after checking value (NULL or "": nothing). */
 int api_record_field(api_buf *out, const char *key, const char *value);
 /* r: zeroed, or a record parsed before (its buffer is used again). */

@@ -196,15 +196,6 @@ api_tar_each(const unsigned char *p, size_t len, api_tar_fn fn, void *ctx)
 
 /* ---- the manifest ------------------------------------------------------- */
 
-static int
-hex_valid(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return s[n] == '\0';
-}
-
 /* "notes/ID.md" or "events/ID", ID a valid object ID */
 static int
 record_path_valid(const char *p)
@@ -340,7 +331,7 @@ api_bundle_manifest_parse(api_bundle_manifest *m, const char *text, size_t len)
 			memcpy(m->case_id, v, API_CASE_ID_LEN + 1);
 			break;
 		case 2:
-			if (strlen(v) != 40 || !hex_valid(v, 40))
+			if (!api_hex_valid(v, 40))
 				BAD("manifest line %zu: not a commit ID", no);
 			memcpy(m->store, v, 41);
 			break;
@@ -424,9 +415,9 @@ api_bundle_manifest_parse(api_bundle_manifest *m, const char *text, size_t len)
 			}
 			api_bundle_record *r = &m->rec[m->nrec];
 			if (sscanf(v, "%95s %64s %40s %40s %c", path, sha, blob, commit,
-			    &extra) != 4 || strlen(sha) != 64 || !hex_valid(sha, 64) ||
-			    strlen(blob) != 40 || !hex_valid(blob, 40) ||
-			    strlen(commit) != 40 || !hex_valid(commit, 40) ||
+			    &extra) != 4 || !api_hex_valid(sha, 64) ||
+			    !api_hex_valid(blob, 40) ||
+			    !api_hex_valid(commit, 40) ||
 			    !record_path_valid(path) ||
 			    (size_t)snprintf(again, sizeof again, "%s %s %s %s", path,
 			    sha, blob, commit) != strlen(v) || strcmp(again, v) != 0)
@@ -582,9 +573,7 @@ api_bundle_read(api_bundle **out, const api_identity *me, const void *ct,
 	rd.b = b;
 	plain.secret = 1;
 	crypto_hash_sha256(b->sha256, ct, ctlen);
-	if ((rc = api_age_keys_new(&k)) < 0 ||
-	    (rc = api_age_keys_add_x25519_pk(k, me->age_sk, me->age_pk,
-	    API_AGE_PK_KNOWN)) < 0)
+	if ((rc = api_identity_keys(me, &k)) < 0)
 		goto out;
 	rc = api_age_decrypt_mem(k, ct, ctlen, &plain, API_BUNDLE_MAX, 0);
 	if (rc == API_EAGE_NOMATCH) {

@@ -113,8 +113,7 @@ api_state_cache_open(api_store *s, const api_identity *me,
 	snprintf(c->path, sizeof c->path, "%s/state-%s.age", dir, hex);
 	pt.secret = 1;
 	if (api_file_read(c->path, &ct, (size_t)1 << 30) == 0 &&
-	    api_age_keys_new(&k) == 0 && api_age_keys_add_x25519_pk(k,
-	    me->age_sk, me->age_pk, API_AGE_PK_KNOWN) == 0 &&
+	    api_identity_keys(me, &k) == 0 &&
 	    api_age_decrypt_mem(k, ct.ptr, ct.len, &pt, (size_t)1 << 30, 0) == 0 &&
 	    pt.len >= sizeof MAGIC - 1 &&
 	    memcmp(pt.ptr, MAGIC, sizeof MAGIC - 1) == 0 &&

@@ -588,18 +588,11 @@ api_case_files(api_case *c, const char *kind, char ***names, size_t *n)
 	return rc;
 }
 
-/* The reader's own key, its public half as loaded with the identity. */
+/* The reader's own key, made once a case. */
 static int
 keys_of(api_age_keys **out, const api_identity *me)
 {
-	int rc;
-
-	if (*out != NULL)
-		return API_OK;
-	if ((rc = api_age_keys_new(out)) < 0)
-		return rc;
-	return api_age_keys_add_x25519_pk(*out, me->age_sk, me->age_pk,
-	    API_AGE_PK_KNOWN);
+	return *out != NULL ? API_OK : api_identity_keys(me, out);
 }
 
 /* Decrypts the envelope NAME (key.age or events.age) of c with me. */

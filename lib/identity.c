@@ -82,6 +82,21 @@ identity_alloc(api_identity **out)
 	return API_OK;
 }
 
+int
+api_identity_keys(const api_identity *me, api_age_keys **out)
+{
+	int rc;
+
+	if ((rc = api_age_keys_new(out)) < 0)
+		return rc;
+	if ((rc = api_age_keys_add_x25519_pk(*out, me->age_sk, me->age_pk,
+	    API_AGE_PK_KNOWN)) < 0) {
+		api_age_keys_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 void
 api_identity_free(api_identity *id)
 {

@@ -1544,17 +1544,6 @@ struct seed {
 	unsigned long long room;     /* bytes the copy may still take */
 };
 
-static int
-hexname(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* Copies the file name of sdir into ddir (0444), or counts it skipped;
  * an error names the copy (nothing is left of it). */
 static int
@@ -1633,7 +1622,7 @@ seed_dir(struct seed *sd, const char *sub, int packs)
 		while (rc == 0 && (e = readdir(dir)) != NULL) {
 			char idx[64];
 			if (!packs) {
-				if (hexname(e->d_name, 38))
+				if (api_hex_valid(e->d_name, 38))
 					rc = seed_file(sd, s, d, sub, e->d_name);
 				continue;
 			}
@@ -1846,17 +1835,19 @@ seed_local(const char *path, git_repository *repo)
 	}
 	if ((sd.dst = open(dobj, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		rc = api_error_set(API_EIO, "%s: %s", dobj, strerror(errno));
-	else if (fstatvfs(sd.dst, &vfs) < 0)
-		sd.skipped++;
 	else if ((sd.buf = malloc(SEED_BUF)) == NULL)
 		rc = api_error_set(API_ENOMEM, "out of memory");
-	/* at most half the room left on the clone's file system: a source
-	 * whose object files are larger (junk, a sparse file) is left to the
-	 * fetch, which brings only what the refs name */
-	else if (vfs.f_frsize > 0 && vfs.f_bavail > ULLONG_MAX / vfs.f_frsize)
-		sd.room = ULLONG_MAX / 2;    /* (no file system is that large) */
-	else
-		sd.room = (unsigned long long)vfs.f_bavail * vfs.f_frsize / 2;
+	else if (fstatvfs(sd.dst, &vfs) < 0)
+		sd.skipped++;                /* no room known: nothing copied */
+	else {
+		/* at most half the room left on the clone's file system: a
+		 * source whose object files are larger (junk, a sparse file)
+		 * is left to the fetch, which brings only what the refs name
+		 * (and no file system is large enough to wrap this) */
+		unsigned long long avail = vfs.f_bavail, bs = vfs.f_frsize;
+		sd.room = bs && avail > ULLONG_MAX / bs ? ULLONG_MAX / 2 :
+		    avail * bs / 2;
+	}
 	/* loose objects first: a gc on the server writes the pack that
 	 * holds them before it removes them */
 	for (int h = 0; h < 256 && rc == 0 && sd.skipped == 0; h++) {

@@ -84,6 +84,15 @@ api_fd_read(void *ctx, unsigned char *buf, size_t len, size_t *got)
 }
 
 int
+api_hex_valid(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[n] == '\0';
+}
+
+int
 api_fd_write(void *ctx, const unsigned char *buf, size_t len)
 {
 	api_fd *f = ctx;
@@ -110,9 +119,10 @@ api_fd_write(void *ctx, const unsigned char *buf, size_t len)
  * part was most of api-show's time (and a third of a status over 2,000
  * cases).  So secret buffers up to 128 KiB come from slabs of
  * sodium_malloc memory cut into blocks of a power-of-two size; a freed
- * block is wiped and kept for the next buffer of its size.  Larger ones get their own.  Each block has a header
- * byte before it: its size class, or DIRECT.  Slabs live as long as the
- * process, chained so that they stay reachable.  Under AddressSanitizer
+ * block is wiped and kept for the next buffer of its size.  Larger ones
+ * get their own.  Each block has a header byte before it: its size
+ * class, or DIRECT.  Slabs live as long as the process, chained so that
+ * they stay reachable.  Under AddressSanitizer
  * every buffer gets its own, so that overflows are still caught.
  */
 #define POOL_MIN 6                       /* 64 bytes */
